@@ -1,0 +1,81 @@
+/**
+ * Every failure static-hash reports on purpose is a {@link StaticHashError} with one of these codes.
+ * Codes are stable: match on `error.code`, never on the message.
+ */
+export type StaticHashErrorCode =
+  /** An option given to a factory is unknown or has a value it does not accept. */
+  | 'ERR_STATIC_INVALID_OPTION'
+  /** A reference is not a non-empty string (templates passing `undefined`, numbers, objects). */
+  | 'ERR_STATIC_INVALID_REFERENCE'
+  /** A reference could leave its root: `..`, NUL, backslash, absolute, scheme, encoded separator, symlink out. */
+  | 'ERR_STATIC_UNSAFE_PATH'
+  /** No file under any root matches the reference (only thrown with `onMissing: 'throw'`). */
+  | 'ERR_STATIC_NOT_FOUND'
+  /** The reference names a directory or another non-regular file. */
+  | 'ERR_STATIC_NOT_A_FILE'
+  /** The file exists but could not be read (permissions, I/O error). */
+  | 'ERR_STATIC_IO';
+
+const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
+  ERR_STATIC_INVALID_OPTION: undefined,
+  ERR_STATIC_INVALID_REFERENCE: 400,
+  ERR_STATIC_UNSAFE_PATH: 400,
+  ERR_STATIC_NOT_FOUND: 404,
+  ERR_STATIC_NOT_A_FILE: 404,
+  ERR_STATIC_IO: 500,
+};
+
+/** Details attached to a {@link StaticHashError}. */
+export interface StaticHashErrorDetails {
+  /** The reference as the caller wrote it, when the error is about a reference. */
+  reference?: unknown;
+  /** The absolute file path involved, where known. */
+  file?: string;
+  /** The option name, for `ERR_STATIC_INVALID_OPTION`. */
+  option?: string;
+  /** The offending value. */
+  value?: unknown;
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/**
+ * The one error class of static-hash.
+ *
+ * @example
+ * try { hasher.url('../etc/passwd'); }
+ * catch (error) { if (error instanceof StaticHashError && error.code === 'ERR_STATIC_UNSAFE_PATH') … }
+ */
+export class StaticHashError extends Error {
+  override readonly name = 'StaticHashError';
+  /** Stable machine-readable code. */
+  readonly code: StaticHashErrorCode;
+  /** The HTTP status this error maps to, where it maps to one (400 for bad references, 404 for missing files). */
+  readonly status: number | undefined;
+  readonly reference: unknown;
+  readonly file: string | undefined;
+  readonly option: string | undefined;
+  readonly value: unknown;
+
+  constructor(code: StaticHashErrorCode, message: string, details: StaticHashErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.status = STATUS_BY_CODE[code];
+    this.reference = details.reference;
+    this.file = details.file;
+    this.option = details.option;
+    this.value = details.value;
+  }
+}
+
+/** Renders any value for an error message: strings quoted, others by type, long values cut. */
+export function describeValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = JSON.stringify(value);
+  else if (value === null) text = 'null';
+  else if (typeof value === 'function') text = 'a function';
+  else if (Array.isArray(value)) text = 'an array';
+  else if (typeof value === 'object') text = 'an object';
+  else text = `${typeof value} ${String(value)}`;
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

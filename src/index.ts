@@ -1,0 +1,18 @@
+/**
+ * static-hash: cache-busting URLs for static files, computed from their contents.
+ *
+ * @example
+ * import { createStaticHasher } from 'static-hash';
+ * const hasher = await createStaticHasher({ root: 'public' });
+ * hasher.url('js/app.js'); //=> '/static/js/app.js?v=3f9a1c0b7d2e'
+ */
+export { createStaticHasher, StaticHasher } from './hasher.js';
+export type { InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
+export { StaticHashError } from './errors.js';
+export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
+export { MemoryGenerationStore } from './generation.js';
+export type { GenerationState, GenerationStore } from './generation.js';
+export { normalizeOptions, rejectUnknownKeys } from './options.js';
+export type { Logger, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions, WatchOptions } from './options.js';
+export { parseReference } from './resolve.js';
+export type { ParsedReference } from './resolve.js';

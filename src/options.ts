@@ -1,0 +1,329 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { StaticHashError, describeValue } from './errors.js';
+import type { GenerationStore } from './generation.js';
+
+/** Where warnings go. `console` fits; so does a pino or winston logger. */
+export interface Logger {
+  warn(message: string): void;
+  info?(message: string): void;
+  error?(message: string): void;
+}
+
+/** One directory of static files, optionally mounted under a reference prefix. */
+export interface RootOption {
+  /** The directory, absolute or relative to `process.cwd()`. Must exist. */
+  dir: string;
+  /**
+   * References starting with this prefix are looked up in `dir` with the prefix removed.
+   * @default '' (every reference)
+   */
+  prefix?: string;
+}
+
+/** Options of the file watcher (`watch: { … }`). */
+export interface WatchOptions {
+  /**
+   * Events closer together than this form one burst: the generation moves at the burst's first
+   * event and once more after its last.
+   * @default 5
+   */
+  debounceMs?: number;
+  /** Paths to ignore: globs are not supported, use a RegExp or a function `(path) => boolean`. */
+  ignored?: RegExp | ((file: string) => boolean) | Array<RegExp | ((file: string) => boolean)>;
+  /**
+   * Poll instead of using native events (network filesystems, some container bind mounts).
+   * @default false
+   */
+  usePolling?: boolean;
+  /**
+   * Polling interval in ms when `usePolling` is on.
+   * @default 100
+   */
+  interval?: number;
+}
+
+/** Options of {@link createStaticHasher}. Every option is optional. */
+export interface StaticHasherOptions {
+  /**
+   * The directory of static files. Use `roots` for several.
+   * @default 'public'
+   */
+  root?: string;
+  /** Several directories, each optionally under a prefix; a reference is looked up under the longest matching prefix first. */
+  roots?: RootOption[];
+  /**
+   * Prepended to every URL. A path (`/static/`) or an absolute URL (`https://cdn.example.com/assets/`).
+   * A missing trailing slash is added.
+   * @default '/static/'
+   */
+  baseUrl?: string;
+  /**
+   * How many hex characters of the xxHash64 digest go into URLs, 4 to 16.
+   * @default 12
+   */
+  hashLength?: number;
+  /**
+   * `'query'` gives `app.js?v=HASH`; `'filename'` gives `app.HASH.js`.
+   * @default 'query'
+   */
+  urlStyle?: 'query' | 'filename';
+  /**
+   * The query parameter carrying the hash; `''` gives `app.js?HASH`.
+   * @default 'v'
+   */
+  param?: string;
+  /**
+   * What a reference to a missing file does: `'warn'` returns the plain URL and warns once per
+   * reference and generation, `'throw'` throws `ERR_STATIC_NOT_FOUND`, `'ignore'` returns the plain URL.
+   * @default 'warn'
+   */
+  onMissing?: 'warn' | 'throw' | 'ignore';
+  /** Bounds of the hash cache. The generation is never part of it and never evicted. */
+  cache?: {
+    /**
+     * At most this many hashes are kept (least recently used go first).
+     * @default 10000
+     */
+    maxEntries?: number;
+  };
+  /**
+   * `true` or watcher options: a chokidar watcher on every root moves the generation on any change.
+   * @default false
+   */
+  watch?: boolean | WatchOptions;
+  /**
+   * Where warnings go.
+   * @default console
+   */
+  logger?: Logger;
+  /**
+   * Holds the generation. Default: in memory, per hasher. `redisGenerationStore()` from
+   * `static-hash/redis` shares it between processes.
+   * @default undefined (a new MemoryGenerationStore)
+   */
+  generation?: GenerationStore;
+}
+
+export interface NormalizedRoot {
+  /** The directory as resolved from the option (absolute). */
+  dir: string;
+  /** Its real path (symlinks resolved) at construction: files must stay inside it. */
+  realDir: string;
+  /** '' or a prefix ending in '/', without a leading slash. */
+  prefix: string;
+}
+
+export interface NormalizedWatchOptions {
+  debounceMs: number;
+  ignored: Array<RegExp | ((file: string) => boolean)>;
+  usePolling: boolean;
+  interval: number;
+}
+
+export interface NormalizedOptions {
+  /** Sorted by prefix length, longest first; equal prefixes keep the order given. */
+  roots: NormalizedRoot[];
+  baseUrl: string;
+  hashLength: number;
+  urlStyle: 'query' | 'filename';
+  param: string;
+  onMissing: 'warn' | 'throw' | 'ignore';
+  maxEntries: number;
+  watch: NormalizedWatchOptions | false;
+  logger: Logger;
+  generation: GenerationStore | undefined;
+}
+
+/** Every default in one place. */
+const DEFAULTS = {
+  root: 'public',
+  baseUrl: '/static/',
+  hashLength: 12,
+  urlStyle: 'query',
+  param: 'v',
+  onMissing: 'warn',
+  maxEntries: 10_000,
+  watch: { debounceMs: 5, usePolling: false, interval: 100 },
+} as const;
+
+const OPTION_NAMES = [
+  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation',
+] as const;
+
+/** Characters allowed in a base URL or a query parameter name without escaping. */
+const URL_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const PARAM_SAFE = /^[A-Za-z0-9\-._~]*$/;
+
+function fail(option: string, expected: string, value: unknown): never {
+  throw new StaticHashError(
+    'ERR_STATIC_INVALID_OPTION',
+    `static-hash: option "${option}" must be ${expected}; got ${describeValue(value)}`,
+    { option, value },
+  );
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Throws `ERR_STATIC_INVALID_OPTION` for a key of `object` that is not in `known`, naming the closest
+ * known key. Exported for the adapters, which validate their own options the same way.
+ */
+export function rejectUnknownKeys(object: object, known: readonly string[], where = 'option'): void {
+  for (const key of Object.keys(object)) {
+    if (known.includes(key)) continue;
+    let closest = known[0]!;
+    for (const candidate of known) if (editDistance(key, candidate) < editDistance(key, closest)) closest = candidate;
+    const hint = editDistance(key, closest) <= Math.max(2, Math.floor(closest.length / 3)) ? `; did you mean "${closest}"?` : '';
+    throw new StaticHashError(
+      'ERR_STATIC_INVALID_OPTION',
+      `static-hash: unknown ${where} "${key}"${hint} (known: ${known.join(', ')})`,
+      { option: key, value: (object as Record<string, unknown>)[key] },
+    );
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function normalizePrefix(prefix: unknown, option: string): string {
+  if (prefix === undefined || prefix === '' || prefix === '/') return '';
+  if (typeof prefix !== 'string') fail(option, 'a string such as "vendor/"', prefix);
+  const trimmed = prefix.replace(/^\/+/, '').replace(/\/*$/, '/');
+  const segments = trimmed.slice(0, -1).split('/');
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..') || /[\\\0?#%:]/.test(trimmed)) {
+    fail(option, 'a plain relative path such as "vendor/" (no "..", "\\", "?", "#", "%", ":")', prefix);
+  }
+  return trimmed;
+}
+
+function normalizeRoot(dir: unknown, prefix: unknown, option: string): NormalizedRoot {
+  if (typeof dir !== 'string' || dir === '') fail(option, 'a directory path (non-empty string)', dir);
+  const absolute = path.resolve(dir);
+  let realDir: string;
+  try {
+    realDir = fs.realpathSync.native(absolute);
+  } catch {
+    fail(option, `an existing directory (resolved to ${absolute})`, dir);
+  }
+  if (!fs.statSync(realDir).isDirectory()) fail(option, `a directory, not a file (${absolute})`, dir);
+  return { dir: absolute, realDir, prefix: normalizePrefix(prefix, `${option}.prefix`) };
+}
+
+function normalizeRoots(options: StaticHasherOptions): NormalizedRoot[] {
+  if (options.roots !== undefined && options.root !== undefined) {
+    fail('roots', 'given alone: "root" and "roots" are exclusive', options.roots);
+  }
+  if (options.roots === undefined) return [normalizeRoot(options.root ?? DEFAULTS.root, '', 'root')];
+  if (!Array.isArray(options.roots) || options.roots.length === 0) {
+    fail('roots', 'a non-empty array of { dir, prefix? }', options.roots);
+  }
+  const roots = options.roots.map((entry, index) => {
+    const option = `roots[${index}]`;
+    if (!isPlainObject(entry)) fail(option, 'an object { dir, prefix? }', entry);
+    rejectUnknownKeys(entry, ['dir', 'prefix'], `${option} key`);
+    return normalizeRoot(entry.dir, entry.prefix, `${option}.dir`);
+  });
+  // Array.prototype.sort is stable: roots with equal prefixes keep the caller's order.
+  return roots.sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+function normalizeBaseUrl(value: unknown): string {
+  if (value === undefined) return DEFAULTS.baseUrl;
+  if (typeof value !== 'string' || value === '' || !URL_SAFE.test(value) || /%(?![0-9A-Fa-f]{2})/.test(value)) {
+    fail('baseUrl', 'a URL path or absolute URL of URL-safe characters, e.g. "/static/" or "https://cdn.example.com/assets/"', value);
+  }
+  const isAbsolute = /^https?:\/\//i.test(value) || value.startsWith('//');
+  if (!isAbsolute && !value.startsWith('/')) {
+    fail('baseUrl', 'a path starting with "/" or an http(s):// or // URL', value);
+  }
+  if (value.includes('?') || value.includes('#')) fail('baseUrl', 'a URL without query or fragment', value);
+  return value.endsWith('/') ? value : `${value}/`;
+}
+
+function normalizeInteger(value: unknown, option: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(option, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function normalizeChoice<T extends string>(value: unknown, option: string, choices: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!choices.includes(value as T)) fail(option, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, value);
+  return value as T;
+}
+
+function normalizeWatch(value: unknown): NormalizedWatchOptions | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return { ...DEFAULTS.watch, ignored: [] };
+  if (!isPlainObject(value)) fail('watch', 'a boolean or { debounceMs, ignored, usePolling, interval }', value);
+  rejectUnknownKeys(value, ['debounceMs', 'ignored', 'usePolling', 'interval'], 'watch option');
+  const ignoredList = value.ignored === undefined ? [] : Array.isArray(value.ignored) ? value.ignored : [value.ignored];
+  for (const matcher of ignoredList) {
+    if (!(matcher instanceof RegExp) && typeof matcher !== 'function') fail('watch.ignored', 'a RegExp, a function, or an array of them', matcher);
+  }
+  if (value.usePolling !== undefined && typeof value.usePolling !== 'boolean') fail('watch.usePolling', 'a boolean', value.usePolling);
+  return {
+    debounceMs: normalizeInteger(value.debounceMs, 'watch.debounceMs', DEFAULTS.watch.debounceMs, 0, 60_000),
+    ignored: ignoredList as NormalizedWatchOptions['ignored'],
+    usePolling: (value.usePolling as boolean | undefined) ?? DEFAULTS.watch.usePolling,
+    interval: normalizeInteger(value.interval, 'watch.interval', DEFAULTS.watch.interval, 1, 60_000),
+  };
+}
+
+/**
+ * Validates options and fills in every default. Throws `ERR_STATIC_INVALID_OPTION` naming the first
+ * bad option and what it accepts. Touches the disk only to resolve the roots, which must exist.
+ */
+export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOptions {
+  if (!isPlainObject(input)) fail('options', 'an object', input);
+  rejectUnknownKeys(input, OPTION_NAMES);
+  const options: StaticHasherOptions = input;
+
+  const cache = options.cache ?? {};
+  if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries }', cache);
+  rejectUnknownKeys(cache, ['maxEntries'], 'cache option');
+
+  const param = options.param ?? DEFAULTS.param;
+  if (typeof param !== 'string' || !PARAM_SAFE.test(param)) fail('param', 'a string of letters, digits, "-", "_", ".", "~" (or "")', param);
+
+  const logger: Logger = options.logger ?? console;
+  if (typeof logger !== 'object' || logger === null || typeof (logger as Partial<Logger>).warn !== 'function') {
+    fail('logger', 'an object with a warn(message) method', logger);
+  }
+
+  const generation: GenerationStore | undefined = options.generation;
+  const store = generation as Partial<GenerationStore> | null | undefined;
+  if (store !== undefined && (typeof store !== 'object' || store === null
+    || typeof store.bump !== 'function' || typeof store.subscribe !== 'function')) {
+    fail('generation', 'a GenerationStore (current, bump(), subscribe())', generation);
+  }
+
+  return {
+    roots: normalizeRoots(options),
+    baseUrl: normalizeBaseUrl(options.baseUrl),
+    hashLength: normalizeInteger(options.hashLength, 'hashLength', DEFAULTS.hashLength, 4, 16),
+    urlStyle: normalizeChoice(options.urlStyle, 'urlStyle', ['query', 'filename'] as const, DEFAULTS.urlStyle),
+    param,
+    onMissing: normalizeChoice(options.onMissing, 'onMissing', ['warn', 'throw', 'ignore'] as const, DEFAULTS.onMissing),
+    maxEntries: normalizeInteger(cache.maxEntries, 'cache.maxEntries', DEFAULTS.maxEntries, 1, 2 ** 30),
+    watch: normalizeWatch(options.watch),
+    logger,
+    generation,
+  };
+}
