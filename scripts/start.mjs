@@ -1,9 +1,22 @@
-// `npm start`: until the demo site exists, explain what the package does and how to try it.
-console.log(`static-hash: cache-busting static URLs from file contents.
+// `npm start`: installs and builds what is missing, then serves the demo site on 127.0.0.1
+// (PORT, default 3000) until Ctrl-C.
+import { ensureBuilt, ensureNodeModules } from './ensure.mjs';
 
-The demo site is not built yet. Try the core directly:
+ensureNodeModules();
+ensureBuilt();
 
-  npm run build
-  node -e "require('./dist/cjs/src/index.js').createStaticHasher({ root: '.' }).then((h) => console.log(h.url('package.json')))"
+const { startDemo } = await import('../examples/site/server.mjs');
+const port = Number(process.env.PORT ?? 3000);
+const demo = await startDemo({ port });
+console.log(`static-hash demo: ${demo.url} (Nunjucks page) and ${demo.url}handlebars (Handlebars page)`);
+console.log('Edit a file under examples/site/public/ and reload: its URL changes, nothing else is refetched. Ctrl-C stops.');
 
-Run the tests with: npm test`);
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\nstatic-hash demo: ${signal}: closing the watcher and the server`);
+    await demo.close();
+  });
+}

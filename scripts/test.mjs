@@ -1,0 +1,25 @@
+// `npm test`: installs what is missing (npm dependencies; chromium and redis-server as root on
+// Debian), builds dist/ afresh (the packaging tests import it), then runs Jest with any arguments
+// given, and prints a plain "N passed, N failed" line at the end.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureBuilt, ensureNodeModules, ensureSystemPackages, projectRoot } from './ensure.mjs';
+
+ensureNodeModules();
+ensureSystemPackages();
+ensureBuilt({ force: true });
+
+const results = path.join(projectRoot, 'test-output/jest-results.json');
+fs.mkdirSync(path.dirname(results), { recursive: true });
+fs.rmSync(results, { force: true });
+const jest = path.join(projectRoot, 'node_modules/jest/bin/jest.js');
+const run = spawnSync(process.execPath, [jest, '--json', `--outputFile=${results}`, ...process.argv.slice(2)], {
+  cwd: projectRoot,
+  stdio: 'inherit',
+});
+if (fs.existsSync(results)) {
+  const summary = JSON.parse(fs.readFileSync(results, 'utf8'));
+  console.log(`\njest: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed`);
+}
+process.exit(run.status ?? 1);
