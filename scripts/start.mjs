@@ -7,7 +7,8 @@ ensureBuilt();
 
 const { startDemo } = await import('../examples/site/server.mjs');
 const port = Number(process.env.PORT ?? 3000);
-const demo = await startDemo({ port });
+// STATIC_HASH_DEMO_SITE serves another copy of examples/site (the end-to-end tests edit a copy).
+const demo = await startDemo({ port, siteDir: process.env.STATIC_HASH_DEMO_SITE || undefined });
 console.log(`static-hash demo: ${demo.url} (Nunjucks page) and ${demo.url}handlebars (Handlebars page)`);
 console.log('Edit a file under examples/site/public/ and reload: its URL changes, nothing else is refetched. Ctrl-C stops.');
 

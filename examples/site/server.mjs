@@ -18,7 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Starts the demo. `siteDir` holds public/ and views/ (the tests pass a copy so they can edit it).
  * Resolves to { url, hasher, close() } once the server listens and the watcher is ready.
  */
-export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1', logger = console } = {}) {
+export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1', logger = console, logRequests = true } = {}) {
   const hasher = await createStaticHasher({ root: path.join(siteDir, 'public'), baseUrl: '/static/', watch: true, logger });
   await hasher.ready;
 
@@ -34,6 +34,14 @@ export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1
 
   const app = express();
   app.disable('x-powered-by');
+  if (logRequests) {
+    // One line per response, so you can watch the browser cache at work: a normal reload asks for the
+    // page and nothing else until an asset's URL changes.
+    app.use((req, res, next) => {
+      res.on('finish', () => console.log(`${req.method} ${req.originalUrl} ${res.statusCode} ${res.getHeader('Cache-Control') ?? ''}`));
+      next();
+    });
+  }
   app.use(serveStatic(hasher));
   // Pages are revalidated on every visit: they carry the asset URLs, so they must never be stale.
   app.use((_req, res, next) => {

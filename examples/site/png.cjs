@@ -1,6 +1,7 @@
 // A tiny PNG encoder for the demo's images (and the end-to-end tests that replace them): solid
 // colour with a diagonal stripe, so a changed image is visibly different.
-import { deflateSync } from 'node:zlib';
+'use strict';
+const { deflateSync } = require('node:zlib');
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -24,7 +25,7 @@ function chunk(type, data) {
 }
 
 /** PNG bytes of a width x height image in `color` ([r, g, b]) with a `stripe` coloured diagonal band. */
-export function makePng(width, height, color, stripe = [255, 255, 255]) {
+function makePng(width, height, color, stripe = [255, 255, 255]) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -48,3 +49,5 @@ export function makePng(width, height, color, stripe = [255, 255, 255]) {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+module.exports = { makePng };
