@@ -126,6 +126,7 @@ export class RedisGenerationStore implements GenerationStore {
   #opening: Promise<void> | undefined;
   #closed = false;
   #lostReported = false;
+  #gaveUpReported = false;
   // Settles open() at the first outcome of the first sync: in touch, or a sign that Redis is not there.
   #settleOpen: (() => void) | undefined;
 
@@ -329,6 +330,15 @@ export class RedisGenerationStore implements GenerationStore {
       const why = reason instanceof Error ? reason.message : String(reason);
       this.#logger.warn(`static-hash/redis: out of touch with Redis (${why}); every lookup hashes afresh until it is back`);
       this.#lostReported = true;
+    }
+    if (!this.#gaveUpReported && this.#opening !== undefined && (!this.#client.isOpen || this.#subscriber?.isOpen === false)) {
+      // node-redis stops for good when socket.reconnectStrategy returns false or an Error (or the
+      // caller closed the client): no 'ready' will ever come, so say so plainly, once.
+      this.#logger.warn(
+        'static-hash/redis: a Redis connection was closed or gave up reconnecting (see socket.reconnectStrategy); '
+        + 'this process hashes afresh until the store is recreated',
+      );
+      this.#gaveUpReported = true;
     }
     if (this.#fresh) {
       this.#fresh = false;

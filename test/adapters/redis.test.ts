@@ -214,6 +214,43 @@ describe('one process', () => {
       await late.stop();
     }
   });
+
+  it('stays out of touch while its script fails on a live connection, and recovers once it succeeds', async () => {
+    const key = freshKey();
+    await admin.hSet(key, 'not', 'a number'); // WRONGTYPE for GET
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client: await connectedClient(), key, logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    open.push({ hasher, store });
+    expect(store.fresh).toBe(false);
+    expect(hasher.stats().bypass).toBe(true);
+    expect(logger.lines).toEqual([expect.stringContaining('WRONGTYPE')]);
+    await admin.del(key);
+    await waitFor('the store in touch', () => store.fresh);
+    expect(hasher.stats().bypass).toBe(false);
+  });
+
+  it('says so, once, when a connection gives up reconnecting, and stays out of touch', async () => {
+    const doomed = new RedisServer(await freePort());
+    await doomed.start();
+    const client = createClient({ url: doomed.url, socket: { reconnectStrategy: false } });
+    client.on('error', () => {});
+    clients.push(client);
+    await client.connect();
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client, key: 'k', logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    try {
+      expect(hasher.stats().bypass).toBe(false);
+      await doomed.stop();
+      await waitFor('the warning', () => logger.lines.some((line) => line.includes('gave up reconnecting')));
+      expect(hasher.stats().bypass).toBe(true);
+      expect(logger.lines.filter((line) => line.includes('gave up reconnecting'))).toHaveLength(1);
+    } finally {
+      await hasher.close();
+      await doomed.stop();
+    }
+  });
 });
 
 /** A forked worker (test/fixtures/redis/worker.cjs) with a request/response channel. */
