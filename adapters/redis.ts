@@ -6,18 +6,27 @@ import { StaticHashError, rejectUnknownKeys, type GenerationState, type Generati
  * `sendCommand` takes a routing key first).
  */
 export interface RedisClientLike {
+  /** True from `connect()` until closed, including while reconnecting. */
   readonly isOpen: boolean;
+  /** True while connected and ready for commands. */
   readonly isReady: boolean;
+  /** Connects (used on the store's duplicate only). */
   connect(): Promise<unknown>;
+  /** A new, unconnected client with the same options: the store's subscriber connection. */
   duplicate(): RedisClientLike;
+  /** Runs a raw command (the sync script, as `EVAL`). */
   sendCommand(args: string[]): Promise<unknown>;
+  /** Subscribes to a channel (on the duplicate). */
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
+  /** Unsubscribes from a channel (on the duplicate, at `close()`). */
   unsubscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
-  /** node-redis v4 and v5 (deprecated there in favour of `close()`). */
+  /** Sends QUIT and closes (node-redis v4; v5 keeps it, deprecated in favour of `close()`). */
   quit(): Promise<unknown>;
-  /** node-redis v4 and v5: drops the connection without waiting. */
+  /** Drops the connection without waiting (node-redis v4 and v5). */
   disconnect(): Promise<unknown>;
+  /** node-redis emits 'error', 'ready', 'reconnecting' and 'end'. */
   on(event: string, listener: (...args: any[]) => void): unknown;
+  /** Removes a listener added with `on()`. */
   off(event: string, listener: (...args: any[]) => void): unknown;
 }
 

@@ -299,9 +299,9 @@ class Worker {
   async stop(): Promise<void> {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    await this.request('close').catch(() => this.#child.kill('SIGKILL'));
-    // A worker that does not exit promptly after closing is killed: no test leaves one behind.
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5_000);
+    // A worker that does not exit promptly after being asked to close is killed: no test leaves one behind.
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
+    this.request('close').catch(() => this.#child.kill('SIGKILL'));
     await exited;
     clearTimeout(timer);
   }
