@@ -1,0 +1,417 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'redis';
+import { createStaticHasher, type StaticHasher, type StaticHasherStats } from '../../src/index';
+import { redisGenerationStore, type RedisGenerationStore } from '../../adapters/redis';
+import { RedisServer, freePort, guardChild, waitFor } from '../fixtures/redis/redis-server';
+
+jest.setTimeout(90_000);
+
+type Client = ReturnType<typeof createClient>;
+
+const quiet = { warn() {}, info() {}, error() {} };
+
+/** A logger that keeps what it was told, to check what operators would read. */
+function recordingLogger() {
+  const lines: string[] = [];
+  return { lines, warn: (line: string) => lines.push(`warn ${line}`), info: (line: string) => lines.push(`info ${line}`) };
+}
+
+let server: RedisServer;
+let admin: Client;
+let root: string;
+const clients: Client[] = [];
+let keyCounter = 0;
+
+/** A key (and channel) no other test uses. */
+function freshKey(): string {
+  keyCounter += 1;
+  return `static-hash-test:${process.pid}:${keyCounter}`;
+}
+
+/** A connected client that retries quickly, as a test wants after restarting redis-server. */
+async function connectedClient(url = server.url): Promise<Client> {
+  const client = createClient({ url, socket: { reconnectStrategy: () => 50 } });
+  client.on('error', () => {});
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+beforeAll(async () => {
+  server = new RedisServer(await freePort());
+  await server.start();
+  admin = await connectedClient();
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-redis-'));
+  fs.writeFileSync(path.join(root, 'app.js'), 'console.log(1);\n');
+});
+
+afterAll(async () => {
+  for (const client of clients) if (client.isOpen) client.destroy();
+  await server.stop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('redisGenerationStore() options', () => {
+  it('rejects unknown keys, naming the closest one', async () => {
+    const client = await connectedClient();
+    expect(() => redisGenerationStore({ client, kye: 'x' } as never)).toThrow(expect.objectContaining({
+      code: 'ERR_STATIC_INVALID_OPTION', option: 'kye', message: expect.stringContaining('did you mean "key"'),
+    }));
+  });
+
+  it('rejects a missing or foreign client, a bad key, channel, interval or logger', async () => {
+    const client = await connectedClient();
+    const bad: Array<[string, unknown]> = [
+      ['options', undefined],
+      ['client', undefined],
+      ['client', { get: () => 1 }],
+      ['key', ''],
+      ['key', 42],
+      ['channel', ''],
+      ['resyncIntervalMs', 0],
+      ['resyncIntervalMs', 1.5],
+      ['resyncIntervalMs', '1000'],
+      ['logger', { info() {} }],
+    ];
+    for (const [option, value] of bad) {
+      const options = option === 'options' ? value : option === 'client' ? { client: value } : { client, [option]: value };
+      expect(() => redisGenerationStore(options as never)).toThrow(expect.objectContaining({ code: 'ERR_STATIC_INVALID_OPTION', option }));
+    }
+  });
+
+  it('rejects, at open(), a client that was never connected', async () => {
+    const client = createClient({ url: server.url });
+    const store = redisGenerationStore({ client, logger: quiet });
+    await expect(createStaticHasher({ root, generation: store })).rejects.toMatchObject({ code: 'ERR_STATIC_INVALID_OPTION', option: 'client' });
+    await store.close();
+  });
+});
+
+describe('one process', () => {
+  const open: Array<{ hasher: StaticHasher; store: RedisGenerationStore }> = [];
+
+  async function openHasher(key: string, client?: Client, resyncIntervalMs = 10_000) {
+    const store = redisGenerationStore({ client: client ?? (await connectedClient()), key, resyncIntervalMs, logger: quiet });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    open.push({ hasher, store });
+    return { hasher, store };
+  }
+
+  afterEach(async () => {
+    for (const { hasher } of open.splice(0)) await hasher.close();
+  });
+
+  it('starts from the generation stored in Redis', async () => {
+    const key = freshKey();
+    await admin.set(key, '41');
+    const { hasher, store } = await openHasher(key);
+    expect(hasher.generation).toBe(41);
+    expect(store.fresh).toBe(true);
+    expect(hasher.stats().bypass).toBe(false);
+  });
+
+  it('starts at 0 on an absent key and caches at once', async () => {
+    const { hasher } = await openHasher(freshKey());
+    expect(hasher.generation).toBe(0);
+    hasher.url('app.js');
+    hasher.url('app.js');
+    expect(hasher.stats()).toMatchObject({ bypass: false, hits: 1, misses: 1 });
+  });
+
+  it('bump() answers at once and Redis follows', async () => {
+    const key = freshKey();
+    await admin.set(key, '7');
+    const { hasher } = await openHasher(key);
+    expect(hasher.invalidate()).toBe(8);
+    expect(hasher.generation).toBe(8);
+    await waitFor('the key to reach 8', async () => (await admin.get(key)) === '8');
+  });
+
+  it('moves every mirror when another process invalidates, and counts concurrent bumps separately', async () => {
+    const key = freshKey();
+    const a = await openHasher(key);
+    const b = await openHasher(key);
+    a.hasher.invalidate();
+    await waitFor('b to see generation 1', () => b.hasher.generation === 1);
+    // Both bump from 1 before either hears of the other: the script gives the second one 3.
+    a.hasher.invalidate();
+    b.hasher.invalidate();
+    await waitFor('both at 3', () => a.hasher.generation === 3 && b.hasher.generation === 3);
+    expect(await admin.get(key)).toBe('3');
+  });
+
+  it('shares one store between hashers that open it together', async () => {
+    const key = freshKey();
+    await admin.set(key, '5');
+    const store = redisGenerationStore({ client: await connectedClient(), key, logger: quiet });
+    const [first, second] = await Promise.all([
+      createStaticHasher({ root, generation: store, logger: quiet }),
+      createStaticHasher({ root, generation: store, logger: quiet }),
+    ]);
+    open.push({ hasher: first, store }, { hasher: second, store });
+    expect([first.generation, second.generation]).toEqual([5, 5]);
+  });
+
+  it('catches a move that was never announced, at the resync interval', async () => {
+    const key = freshKey();
+    const { hasher } = await openHasher(key, undefined, 100);
+    await admin.set(key, '100'); // as if the announcement were lost
+    await waitFor('the mirror to read 100', () => hasher.generation === 100);
+  });
+
+  it('never moves back: a lowered or deleted key is raised to what this process has seen', async () => {
+    const key = freshKey();
+    await admin.set(key, '20');
+    const { hasher } = await openHasher(key, undefined, 100);
+    await admin.set(key, '3');
+    await waitFor('the key raised back to 20', async () => (await admin.get(key)) === '20');
+    await admin.del(key);
+    await waitFor('the deleted key restored to 20', async () => (await admin.get(key)) === '20');
+    expect(hasher.generation).toBe(20);
+  });
+
+  it('close() unsubscribes and quits its own connection, and leaves the caller’s client open', async () => {
+    const key = freshKey();
+    const client = await connectedClient();
+    const before = Number((await admin.clientList()).length);
+    const { hasher } = await openHasher(key, client);
+    expect((await admin.pubSubNumSub(key))[key]).toBe(1);
+    expect((await admin.clientList()).length).toBe(before + 1);
+    await hasher.close();
+    await waitFor('no subscriber left', async () => (await admin.pubSubNumSub(key))[key] === 0);
+    await waitFor('the subscriber connection gone', async () => (await admin.clientList()).length === before);
+    expect(client.isReady).toBe(true);
+    expect(await client.ping()).toBe('PONG');
+    await hasher.close(); // idempotent
+  });
+
+  it('starts out of touch when Redis is unreachable, hashing afresh, and catches up when it comes', async () => {
+    const late = new RedisServer(await freePort());
+    const client = createClient({ url: late.url, socket: { reconnectStrategy: () => 50 } });
+    client.on('error', () => {});
+    clients.push(client);
+    const connecting = client.connect(); // keeps retrying until the server exists
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client, key: 'k', logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    try {
+      expect(store.fresh).toBe(false);
+      expect(hasher.stats().bypass).toBe(true);
+      expect(logger.lines).toEqual([expect.stringMatching(/^warn static-hash\/redis: out of touch with Redis/)]);
+      hasher.invalidate(); // while unreachable: applied once Redis is there
+      await late.start();
+      await connecting;
+      await waitFor('the store in touch', () => store.fresh);
+      expect(hasher.stats().bypass).toBe(false);
+      expect(await client.get('k')).toBe('1');
+      expect(logger.lines[1]).toMatch(/^info static-hash\/redis: back in touch with Redis at generation 1/);
+    } finally {
+      await hasher.close();
+      client.destroy();
+      await late.stop();
+    }
+  });
+
+  it('stays out of touch while its script fails on a live connection, and recovers once it succeeds', async () => {
+    const key = freshKey();
+    await admin.hSet(key, 'not', 'a number'); // WRONGTYPE for GET
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client: await connectedClient(), key, logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    open.push({ hasher, store });
+    expect(store.fresh).toBe(false);
+    expect(hasher.stats().bypass).toBe(true);
+    expect(logger.lines).toEqual([expect.stringContaining('WRONGTYPE')]);
+    await admin.del(key);
+    await waitFor('the store in touch', () => store.fresh);
+    expect(hasher.stats().bypass).toBe(false);
+  });
+
+  it('says so, once, when a connection gives up reconnecting, and stays out of touch', async () => {
+    const doomed = new RedisServer(await freePort());
+    await doomed.start();
+    const client = createClient({ url: doomed.url, socket: { reconnectStrategy: false } });
+    client.on('error', () => {});
+    clients.push(client);
+    await client.connect();
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client, key: 'k', logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    try {
+      expect(hasher.stats().bypass).toBe(false);
+      await doomed.stop();
+      await waitFor('the warning', () => logger.lines.some((line) => line.includes('gave up reconnecting')));
+      expect(hasher.stats().bypass).toBe(true);
+      expect(logger.lines.filter((line) => line.includes('gave up reconnecting'))).toHaveLength(1);
+    } finally {
+      await hasher.close();
+      await doomed.stop();
+    }
+  });
+});
+
+/** A forked worker (test/fixtures/redis/worker.cjs) with a request/response channel. */
+class Worker {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
+  #nextId = 0;
+  readonly ready: Promise<void>;
+
+  constructor(url: string, key: string) {
+    const script = path.join(__dirname, '../fixtures/redis/worker.cjs');
+    this.#child = guardChild(fork(script, [root, url, key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.ready = new Promise((resolve, reject) => {
+      this.#child.on('message', (message: any) => {
+        if (message.ready) resolve();
+        else if (message.failed) reject(new Error(message.failed));
+        const request = this.#pending.get(message.id);
+        if (!request) return;
+        this.#pending.delete(message.id);
+        if ('error' in message) request.reject(new Error(message.error));
+        else request.resolve(message.result);
+      });
+      this.#child.once('exit', (code) => {
+        reject(new Error(`worker exited (${code})`));
+        for (const request of this.#pending.values()) request.reject(new Error(`worker exited (${code})`));
+      });
+    });
+  }
+
+  request<T>(op: string, extra: Record<string, unknown> = {}): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#child.send({ id, op, ...extra });
+    });
+  }
+
+  url(reference = 'app.js'): Promise<string> {
+    return this.request('url', { reference });
+  }
+
+  state(): Promise<{ generation: number; fresh: boolean; stats: StaticHasherStats }> {
+    return this.request('state');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    // A worker that does not exit promptly after being asked to close is killed: no test leaves one behind.
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
+    this.request('close').catch(() => this.#child.kill('SIGKILL'));
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+describe('four worker processes', () => {
+  const workers: Worker[] = [];
+  let key: string;
+  let file: string;
+
+  const everyWorker = <T>(fn: (worker: Worker) => Promise<T>) => Promise.all(workers.map(fn));
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(__dirname, '../../dist/cjs/adapters/redis.js'))) {
+      throw new Error('dist/ is missing: run `npm run build` first (`npm test` does)');
+    }
+    key = freshKey();
+    file = path.join(root, 'shared.css');
+    fs.writeFileSync(file, 'body { color: red }\n');
+    for (let i = 0; i < 4; i++) workers.push(new Worker(server.url, key));
+    await everyWorker((worker) => worker.ready);
+  });
+
+  afterAll(async () => {
+    if (!server.running) await server.start(); // let the workers close cleanly
+    await everyWorker((worker) => worker.stop());
+  });
+
+  it('all serve the new URL after one of them invalidates a changed file', async () => {
+    const before = await everyWorker((worker) => worker.url('shared.css'));
+    expect(new Set(before).size).toBe(1);
+    fs.writeFileSync(file, 'body { color: blue }\n');
+    // Cached: without an invalidation nobody hashes the file again.
+    expect(await everyWorker((worker) => worker.url('shared.css'))).toEqual(before);
+    const generation = await workers[0]!.request<number>('invalidate');
+    const after = await waitFor('every worker to serve the new URL', async () => {
+      const urls = await everyWorker((worker) => worker.url('shared.css'));
+      return urls.every((url) => url !== before[0]) && urls;
+    });
+    expect(new Set(after).size).toBe(1);
+    const states = await everyWorker((worker) => worker.state());
+    expect(states.map((state) => state.generation)).toEqual([generation, generation, generation, generation]);
+  });
+
+  it('keep answering with fresh hashes while Redis is down, and resync forward when it restarts empty', async () => {
+    const settled = await everyWorker((worker) => worker.url('shared.css'));
+    const generationBefore = (await workers[0]!.state()).generation;
+
+    await server.stop(); // SIGKILL: a crash, not a shutdown
+    await waitFor('every worker out of touch', async () => (await everyWorker((worker) => worker.state())).every((state) => state.stats.bypass));
+
+    // Changed without any invalidate(): visible at once, because nothing is cached while out of touch.
+    fs.writeFileSync(file, 'body { color: green }\n');
+    const down = await everyWorker((worker) => worker.url('shared.css'));
+    expect(new Set(down).size).toBe(1);
+    expect(down[0]).not.toBe(settled[0]);
+    const missesWhileDown = (await workers[1]!.state()).stats.misses;
+    await workers[1]!.url('shared.css');
+    expect((await workers[1]!.state()).stats.misses).toBe(missesWhileDown + 1);
+
+    // An invalidate() while down moves that worker at once and the others once Redis is back. Two
+    // workers invalidating while down both count: whichever comes back second still moves the first.
+    expect(await workers[2]!.request<number>('invalidate')).toBe(generationBefore + 1);
+    expect(await workers[0]!.request<number>('invalidate')).toBe(generationBefore + 1);
+    const bumped = generationBefore + 2;
+
+    await server.start(); // no persistence: the database comes back empty
+    const states = await waitFor('every worker back in touch at the bumped generation', async () => {
+      const all = await everyWorker((worker) => worker.state());
+      return all.every((state) => state.fresh && !state.stats.bypass && state.generation === bumped) && all;
+    });
+    expect(states.map((state) => state.stats.bypass)).toEqual([false, false, false, false]);
+    await waitFor('the key restored', async () => (await admin.get(key)) === String(bumped));
+
+    // Caching resumes, with the content hashed while down: no worker goes back to the old hash.
+    const resumed = await everyWorker((worker) => worker.url('shared.css'));
+    expect(resumed).toEqual(down);
+    const hitsBefore = (await workers[3]!.state()).stats.hits;
+    await workers[3]!.url('shared.css');
+    expect((await workers[3]!.state()).stats.hits).toBe(hitsBefore + 1);
+  });
+
+  it('a restart with an empty database and no bump meanwhile moves nobody back, nor back to old hashes', async () => {
+    const generation = (await workers[0]!.state()).generation;
+    expect(generation).toBeGreaterThan(0);
+    const cached = await everyWorker((worker) => worker.url('shared.css'));
+    await server.stop();
+    await waitFor('every worker out of touch', async () => (await everyWorker((worker) => worker.state())).every((state) => !state.fresh));
+    fs.writeFileSync(file, 'body { color: yellow }\n'); // no invalidate() anywhere
+    const down = await everyWorker((worker) => worker.url('shared.css'));
+    expect(down[0]).not.toBe(cached[0]);
+    await server.start();
+    const states = await waitFor('every worker back in touch', async () => {
+      const all = await everyWorker((worker) => worker.state());
+      return all.every((state) => state.fresh) && all;
+    });
+    expect(states.map((state) => state.generation)).toEqual([generation, generation, generation, generation]);
+    // Same generation as before the outage, yet the hashes cached before it are not served again.
+    expect(await everyWorker((worker) => worker.url('shared.css'))).toEqual(down);
+    await waitFor('the key re-seeded', async () => (await admin.get(key)) === String(generation));
+
+    // And invalidation works across them again.
+    const before = await workers[1]!.url('shared.css');
+    fs.writeFileSync(file, 'body { color: purple }\n');
+    expect(await workers[1]!.url('shared.css')).toBe(before); // cached again
+    const next = await workers[3]!.request<number>('invalidate');
+    expect(next).toBe(generation + 1);
+    await waitFor('every worker at the new generation with the new URL', async () => {
+      const all = await everyWorker(async (worker) => ({ state: await worker.state(), url: await worker.url('shared.css') }));
+      return all.every(({ state, url }) => state.generation === next && url !== before);
+    });
+  });
+});
