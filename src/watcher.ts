@@ -19,8 +19,6 @@ export interface WatcherHandlers {
 export interface RootWatcher {
   /** Resolves when the initial scan is done, or at once if the watcher fails or is closed first. Never rejects. */
   readonly ready: Promise<void>;
-  /** Whether a burst is open (an event arrived less than `debounceMs` ago). */
-  readonly settling: boolean;
   /**
    * The chokidar instance, for tests that inject failures (`chokidar.emit('error', …)`). Not part
    * of the public API: the hasher never hands it out.
@@ -196,9 +194,6 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
 
   return {
     ready,
-    get settling() {
-      return settling;
-    },
     chokidar,
     close() {
       if (closed) return Promise.resolve();
