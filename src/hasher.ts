@@ -29,6 +29,7 @@ export interface StaticHasherStats {
   misses: number;
   /** Whether every lookup currently hashes afresh (nocache, a failed watcher, a store out of touch). */
   bypass: boolean;
+  /** The file watcher's state: `'off'` without the `watch` option. */
   watcher: WatcherState;
 }
 

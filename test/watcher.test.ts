@@ -279,7 +279,8 @@ describe('watch: bursts', () => {
   it('caches nothing while a burst is open, and caches again after it', async () => {
     const root = tempDir();
     write(path.join(root, 'app.js'), 'one');
-    const w = await watching(root, { debounceMs: 200 });
+    // A long debounce keeps the burst open across the synchronous steps below even on a stalled machine.
+    const w = await watching(root, { debounceMs: 1000 });
     const before = w.hasher.generation;
     // A write that completes after the burst's first event: the first event's bump is not enough.
     const fd = fs.openSync(path.join(root, 'app.js'), 'w');
@@ -352,6 +353,21 @@ describe('watch: failure switches to nocache', () => {
     await w.hasher.close();
     expect(w.hasher.stats().watcher).toBe('closed');
     expect(w.warnings).toHaveLength(1);
+  });
+
+  it('a failure before the initial scan ends: ready still resolves, degraded', async () => {
+    const root = tempDir();
+    for (let file = 0; file < 200; file++) write(path.join(root, `f${file}.js`), `${file}`);
+    const warnings: string[] = [];
+    const hasher = await createStaticHasher({ root, watch: true, logger: { warn: (message) => warnings.push(message) } });
+    cleanups.push(() => hasher.close());
+    expect(hasher.stats().watcher).toBe('starting');
+    watcherOf(hasher)!.chokidar.emit('error', Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+    await hasher.ready;
+    expect(hasher.stats()).toMatchObject({ watcher: 'degraded', bypass: true });
+    expect(warnings).toHaveLength(1);
+    write(path.join(root, 'f0.js'), 'changed');
+    expect(hasher.hash('f0.js')).toBe((await createStaticHasher({ root })).hash('f0.js'));
   });
 
   it('a root deleted and recreated: degraded, then the recreated files are served fresh', async () => {
