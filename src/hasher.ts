@@ -9,7 +9,12 @@ import { firstCandidate, parseReference, resolveFile, type ParsedReference } fro
 import { encodePath, formatUrl } from './url.js';
 import { watchRoots, type RootWatcher } from './watcher.js';
 
-/** The state of the file watcher, as `stats().watcher` reports it. */
+/**
+ * The state of the file watcher, as `stats().watcher` reports it: `'off'` without `watch`;
+ * `'starting'` until `ready` (lookups hash afresh meanwhile, since not every file is watched yet);
+ * `'watching'`; `'degraded'` after a watcher failure (lookups hash afresh for good); `'closed'`
+ * after `close()`.
+ */
 export type WatcherState = 'off' | 'starting' | 'watching' | 'degraded' | 'closed';
 
 /** A snapshot of a hasher's counters. */
@@ -24,6 +29,7 @@ export interface StaticHasherStats {
   misses: number;
   /** Whether every lookup currently hashes afresh (nocache, a failed watcher, a store out of touch). */
   bypass: boolean;
+  /** The file watcher's state: `'off'` without the `watch` option. */
   watcher: WatcherState;
 }
 
@@ -51,6 +57,18 @@ export interface ResolvedReference {
 export interface InvalidateOptions {
   /** `true`: stop caching (every lookup hashes afresh) until `invalidate({ nocache: false })`. */
   nocache?: boolean;
+}
+
+// Set by a static block of StaticHasher, which alone can read its private fields.
+let readWatcher: (hasher: StaticHasher) => RootWatcher | undefined;
+
+/**
+ * The watcher a hasher runs, if any. A test seam (tests inject chokidar errors through it), not
+ * exported from index.ts and so not reachable through the package's `exports`.
+ * @internal
+ */
+export function watcherOf(hasher: StaticHasher): RootWatcher | undefined {
+  return readWatcher(hasher);
 }
 
 // Cache value for a file that was looked for and not found under this generation.
@@ -84,12 +102,18 @@ export class StaticHasher {
   #nocache = false;
   #storeFresh: boolean;
   #watcherState: WatcherState = 'off';
+  // A burst of file events is open: files may still be being written, so nothing is cached.
+  #settling = false;
   // True when any reason to skip caching holds; one field so url() tests one boolean.
   #bypass = false;
   #hits = 0;
   #misses = 0;
   #watcher: RootWatcher | undefined;
   #closed = false;
+
+  static {
+    readWatcher = (hasher) => hasher.#watcher;
+  }
 
   /** Use {@link createStaticHasher}: it loads the hash function, which this constructor expects loaded. */
   constructor(options: NormalizedOptions) {
@@ -103,11 +127,18 @@ export class StaticHasher {
     if (options.watch) {
       this.#watcherState = 'starting';
       this.#watcher = watchRoots(options.roots, options.watch, {
-        onChange: () => this.#onGeneration(this.#store.bump()),
+        onChange: (settling) => {
+          this.#settling = settling;
+          this.#updateBypass();
+          this.#onGeneration(this.#store.bump());
+        },
         onFailure: (error) => this.#onWatcherFailure(error),
       });
+      this.#updateBypass();
       this.ready = this.#watcher.ready.then(() => {
-        if (this.#watcherState === 'starting') this.#watcherState = 'watching';
+        if (this.#watcherState !== 'starting') return;
+        this.#watcherState = 'watching';
+        this.#updateBypass();
       });
     } else {
       this.ready = Promise.resolve();
@@ -276,7 +307,10 @@ export class StaticHasher {
     this.#closed = true;
     this.#unsubscribe();
     if (this.#watcher) {
+      // From here on the hasher caches as one without a watcher: until invalidate().
       this.#watcherState = 'closed';
+      this.#settling = false;
+      this.#updateBypass();
       await this.#watcher.close();
     }
     await this.#store.close?.();
@@ -368,6 +402,7 @@ export class StaticHasher {
   }
 
   #onWatcherFailure(error: Error): void {
+    if (this.#watcherState === 'closed') return;
     this.#watcherState = 'degraded';
     this.#updateBypass();
     this.options.logger.warn(
@@ -376,7 +411,11 @@ export class StaticHasher {
   }
 
   #updateBypass(): void {
-    this.#bypass = this.#nocache || !this.#storeFresh || this.#watcherState === 'degraded';
+    // Until the watcher's first scan is done, a file may change before it is watched; during a burst
+    // of events, files may still be being written: in both cases cache nothing, so no lookup made
+    // after a change was observed can return a hash read before it.
+    this.#bypass = this.#nocache || !this.#storeFresh || this.#settling
+      || this.#watcherState === 'degraded' || this.#watcherState === 'starting';
     if (this.#bypass) this.#urls = new Map();
   }
 }

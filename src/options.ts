@@ -25,14 +25,18 @@ export interface RootOption {
 export interface WatchOptions {
   /**
    * Events closer together than this form one burst: the generation moves at the burst's first
-   * event and once more after its last.
+   * event and once more after its last, and nothing is cached while the burst lasts.
    * @default 5
    */
   debounceMs?: number;
-  /** Paths to ignore: globs are not supported, use a RegExp or a function `(path) => boolean`. */
+  /**
+   * Paths to ignore: globs are not supported, use a RegExp or a function `(path) => boolean`. They are
+   * tested against absolute paths under each root's real path (symlinks resolved).
+   */
   ignored?: RegExp | ((file: string) => boolean) | Array<RegExp | ((file: string) => boolean)>;
   /**
-   * Poll instead of using native events (network filesystems, some container bind mounts).
+   * Poll instead of using native events (network filesystems, some container bind mounts). Costs
+   * CPU in proportion to the number of files: every file is stat()ed every `interval`.
    * @default false
    */
   usePolling?: boolean;

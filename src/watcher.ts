@@ -1,81 +1,204 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { NormalizedRoot, NormalizedWatchOptions } from './options.js';
 
 /** What the watcher reports to its owner. */
 export interface WatcherHandlers {
-  /** Something under a root changed: move the generation. */
-  onChange(): void;
-  /** The watcher can no longer be trusted to see every change. */
+  /**
+   * Something under a root changed: move the generation. Called with `settling: true` at the first
+   * event of a burst and with `settling: false` once the burst is over (no event for `debounceMs`).
+   * While settling, the owner must cache nothing: files may still be being written.
+   */
+  onChange(settling: boolean): void;
+  /** The watcher can no longer be trusted to see every change. Called at most once. */
   onFailure(error: Error): void;
 }
 
 /** A running watcher over every root. */
 export interface RootWatcher {
-  /** Resolves when the initial scan is done. */
+  /** Resolves when the initial scan is done, or at once if the watcher fails or is closed first. Never rejects. */
   readonly ready: Promise<void>;
+  /**
+   * The chokidar instance, for tests that inject failures (`chokidar.emit('error', …)`). Not part
+   * of the public API: the hasher never hands it out.
+   */
+  readonly chokidar: FSWatcher;
+  /** Stops watching and releases every handle and timer. Idempotent. */
   close(): Promise<void>;
 }
 
+/** The identity of a root directory, to notice it being removed or replaced (renamed away, recreated). */
+interface RootIdentity {
+  dir: string;
+  dev: number;
+  ino: number;
+}
+
+function identify(dir: string): RootIdentity {
+  const stats = fs.statSync(dir);
+  return { dir, dev: stats.dev, ino: stats.ino };
+}
+
+/** Undefined when the root is still the directory it was; otherwise why it is not. */
+function checkRoot(root: RootIdentity): string | undefined {
+  let stats: fs.Stats;
+  try {
+    stats = fs.statSync(root.dir);
+  } catch (error) {
+    return `root directory ${root.dir} is gone (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  if (stats.dev !== root.dev || stats.ino !== root.ino) return `root directory ${root.dir} was replaced by another directory`;
+  return undefined;
+}
+
 /**
- * Watches every root with chokidar and reports changes in bursts: `onChange` fires at once on the
- * first event of a burst (so a lookup right after a save already misses the cache) and once more
- * `debounceMs` after the last event (so content written after the first event, e.g. by a slow or
- * chunked write, can never stay cached under the first bump's generation).
+ * Watches every root with chokidar and reports changes in bursts.
  *
- * chokidar throttles `change` events per file (a second change within 50 ms is dropped): `raw`
- * events, which fire for every fs.watch notification, are listened to as well, so quick successive
- * saves are never lost.
+ * - The first event of a burst calls `onChange(true)` at once, so a lookup right after a save
+ *   already misses the cache, and puts the owner in settling mode (nothing is cached).
+ * - Each later event extends the burst; `debounceMs` after the last one, `onChange(false)` moves the
+ *   generation once more and caching resumes. A lookup made after any event has been delivered
+ *   therefore reads the file after that event: content written after the burst's first event
+ *   (a slow or chunked write, an editor's temp-file-and-rename) can never stay cached.
+ * - chokidar throttles `change` per file (a second change within 50 ms is dropped) and delays
+ *   `unlink` by 100 ms (to merge atomic saves): its `raw` events, one per fs.watch notification or
+ *   per changed stat when polling, are listened to as well, so no quick second save is lost.
+ * - A chokidar `error` (ENOSPC, EMFILE, EACCES…) or a root that is removed or replaced (renamed
+ *   away, deleted and recreated) calls `onFailure` once and closes the watcher.
+ *
+ * Roots are watched at their real path (symlinks resolved), which is where lookups read files.
  */
 export function watchRoots(roots: readonly NormalizedRoot[], options: NormalizedWatchOptions, handlers: WatcherHandlers): RootWatcher {
-  const dirs = [...new Set(roots.map((root) => root.dir))];
-  const watcher: FSWatcher = watch(dirs, {
+  const dirs = [...new Set(roots.map((root) => root.realDir))];
+  const identities: RootIdentity[] = [];
+  let missingRoot: Error | undefined;
+  for (const dir of dirs) {
+    try {
+      identities.push(identify(dir));
+    } catch (error) {
+      // Removed since the options were checked: report it like any later failure, once the owner
+      // has its watcher in hand.
+      missingRoot ??= new Error(`root directory ${dir} is gone (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  const ignored = options.ignored;
+  const chokidar: FSWatcher = watch(dirs, {
     ignoreInitial: true,
     persistent: true,
     followSymlinks: true,
     usePolling: options.usePolling,
     interval: options.interval,
     binaryInterval: options.interval,
-    ignored: options.ignored.length === 0 ? undefined : options.ignored,
+    ignored: ignored.length === 0 ? undefined : ignored,
   });
-  let burst: NodeJS.Timeout | undefined;
+
   let closed = false;
-
-  const endBurst = (): void => {
-    burst = undefined;
-    if (!closed) handlers.onChange();
-  };
-  const onEvent = (): void => {
-    if (closed) return;
-    if (burst === undefined) handlers.onChange();
-    else clearTimeout(burst);
-    burst = setTimeout(endBurst, options.debounceMs);
-  };
-
   let failed = false;
+  let settling = false;
+  let lastEventAt = 0;
+  let burstTimer: NodeJS.Timeout | undefined;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    resolveReady = resolve;
+  });
+
+  const stop = (): Promise<void> => {
+    if (burstTimer !== undefined) clearTimeout(burstTimer);
+    burstTimer = undefined;
+    resolveReady();
+    const closing = chokidar.close();
+    // close() removes every listener; chokidar can still report a late error from an fs call that
+    // was in flight, and an EventEmitter without an 'error' listener throws it.
+    chokidar.on('error', () => {});
+    return closing;
+  };
+
   const fail = (error: Error): void => {
     if (closed || failed) return;
     failed = true;
     handlers.onFailure(error);
+    stop().catch(() => {});
   };
 
-  watcher.on('all', (event, changed) => {
-    onEvent();
-    if (event === 'unlinkDir' && dirs.includes(changed)) fail(new Error(`root directory removed: ${changed}`));
-  });
-  watcher.on('raw', onEvent);
-  watcher.on('error', (error) => fail(error instanceof Error ? error : new Error(String(error))));
+  const endBurst = (): void => {
+    burstTimer = undefined;
+    if (closed || failed) return;
+    // Re-arm rather than reset the timer on every event: a burst of thousands of events then costs
+    // one timer, not thousands of clearTimeout/setTimeout pairs.
+    const remaining = lastEventAt + options.debounceMs - performance.now();
+    if (remaining > 0) {
+      burstTimer = setTimeout(endBurst, Math.ceil(remaining));
+      return;
+    }
+    // A root renamed away keeps its inotify watch: events from the moved directory would still
+    // arrive, while lookups read the new directory at the old path. Check identity once per burst.
+    for (const identity of identities) {
+      const problem = checkRoot(identity);
+      if (problem !== undefined) {
+        fail(new Error(problem));
+        return;
+      }
+    }
+    settling = false;
+    handlers.onChange(false);
+  };
 
-  const ready = new Promise<void>((resolve) => {
-    watcher.once('ready', () => resolve());
+  const onEvent = (): void => {
+    if (closed || failed) return;
+    lastEventAt = performance.now();
+    if (!settling) {
+      settling = true;
+      handlers.onChange(true);
+    }
+    burstTimer ??= setTimeout(endBurst, options.debounceMs);
+  };
+
+  // chokidar applies `ignored` to its own events but not to `raw` ones, which a directory's watcher
+  // emits for every entry in it: filter them here, or an ignored file written often would keep the
+  // hasher from ever caching.
+  const isIgnored = (file: string): boolean => {
+    for (const matcher of ignored) {
+      if (typeof matcher === 'function' ? matcher(file) : matcher.test(file)) return true;
+    }
+    return false;
+  };
+  const onRaw = (_event: string, changed: string, details: unknown): void => {
+    if (ignored.length === 0) {
+      onEvent();
+      return;
+    }
+    // fs.watch: `changed` is a name inside `watchedPath` (a directory's entry, or the watched file's
+    // own name); polling: `changed` is the absolute path.
+    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+    if (watched === undefined) {
+      if (!isIgnored(changed)) onEvent();
+      return;
+    }
+    const inside = changed ? path.join(watched, changed) : watched;
+    const itself = !changed || path.basename(watched) === changed;
+    if (!isIgnored(inside) || (itself && !isIgnored(watched))) onEvent();
+  };
+
+  chokidar.on('all', (event, changed) => {
+    onEvent();
+    if (event === 'unlinkDir' && dirs.includes(changed)) fail(new Error(`root directory ${changed} was removed`));
   });
+  chokidar.on('raw', onRaw);
+  chokidar.on('error', (error) => fail(error instanceof Error ? error : new Error(String(error))));
+  chokidar.once('ready', () => resolveReady());
+  if (missingRoot !== undefined) {
+    const error = missingRoot;
+    queueMicrotask(() => fail(error));
+  }
 
   return {
     ready,
-    async close() {
-      if (closed) return;
+    chokidar,
+    close() {
+      if (closed) return Promise.resolve();
       closed = true;
-      if (burst !== undefined) clearTimeout(burst);
-      await watcher.close();
+      return stop();
     },
   };
 }
