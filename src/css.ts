@@ -249,7 +249,8 @@ class Scanner {
     const text = this.#text;
     i = this.#consumeName(i);
     if (text.charCodeAt(i) !== LEFT_PAREN) return i;
-    const name = asciiLower(this.#value);
+    // Only url, image-set and -webkit-image-set matter: skip lower-casing longer names.
+    const name = this.#value.length <= 17 ? asciiLower(this.#value) : '';
     i++;
     if (name === 'url') {
       let next = i;
@@ -415,7 +416,14 @@ export function baseUrlPath(baseUrl: string): string {
  * //=> { kind: 'file', path: 'img/a.png', query: 'x', fragment: 'y' }
  */
 export function resolveCssReference(url: string, stylesheet: string, basePath: string): CssTarget {
-  const trimmed = url.replace(EDGE_SPACE, '').replace(/\\/g, '/');
+  return resolveFrom(url, stylesheet.split('/').slice(0, -1), basePath);
+}
+
+/** {@link resolveCssReference} with the stylesheet's directory already split into segments. */
+function resolveFrom(url: string, directory: readonly string[], basePath: string): CssTarget {
+  let trimmed = url;
+  if (trimmed.charCodeAt(0) <= 0x20 || trimmed.charCodeAt(trimmed.length - 1) <= 0x20) trimmed = trimmed.replace(EDGE_SPACE, '');
+  if (trimmed.includes('\\')) trimmed = trimmed.replace(/\\/g, '/');
   if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//') || SCHEME.test(trimmed)) return { kind: 'external' };
   let end = trimmed.length;
   let query: string | undefined;
@@ -437,14 +445,17 @@ export function resolveCssReference(url: string, stylesheet: string, basePath: s
     segments = [];
     rest = rest.slice(basePath.length);
   } else {
-    segments = stylesheet.split('/').slice(0, -1);
+    segments = directory.slice();
   }
   for (const raw of rest.split('/')) {
-    let segment: string;
-    try {
-      segment = decodeURIComponent(raw);
-    } catch {
-      return { kind: 'outside', reason: 'it has a malformed percent-escape' };
+    let segment = raw;
+    if (raw.includes('%')) {
+      try {
+        segment = decodeURIComponent(raw);
+      } catch {
+        return { kind: 'outside', reason: 'it has a malformed percent-escape' };
+      }
+      if (/[/\\\0]/.test(segment)) return { kind: 'outside', reason: 'a percent-escape encodes "/", "\\" or NUL' };
     }
     if (segment === '' || segment === '.') continue;
     if (segment === '..') {
@@ -452,7 +463,6 @@ export function resolveCssReference(url: string, stylesheet: string, basePath: s
       segments.pop();
       continue;
     }
-    if (/[/\\\0]/.test(segment)) return { kind: 'outside', reason: 'a percent-escape encodes "/", "\\" or NUL' };
     segments.push(segment);
   }
   if (segments.length === 0) return { kind: 'outside', reason: 'it names a directory, not a file' };
@@ -690,10 +700,12 @@ export class StylesheetRewriter {
 
   /** Hashes the stylesheet and every uncached one it depends on; returns the stylesheet's hash and bytes. */
   #compute(canonical: string, file: string, generation: number): { hash: string; bytes: Buffer | undefined } | undefined {
-    const root = this.#load(canonical, file, generation);
+    const resolutions = new Map<string, CssTarget>();
+    const root = this.#load(canonical, file, generation, resolutions);
     if (root === undefined) return undefined;
     const nodes = new Map<string, SheetNode>([[canonical, root]]);
     const outcomes = new Map<string, SheetOutcome>();
+    const urls = new Map<FileTarget, string>();
     let rootBytes: Buffer | undefined;
     const stack: SheetNode[] = [];
     let counter = 0;
@@ -708,7 +720,7 @@ export class StylesheetRewriter {
       const frame = frames[frames.length - 1]!;
       const { node } = frame;
       if (frame.edge < node.edges.length) {
-        const next = this.#neighbour(node.edges[frame.edge++]!, generation, nodes, outcomes);
+        const next = this.#neighbour(node.edges[frame.edge++]!, generation, nodes, outcomes, resolutions);
         if (next === undefined) continue;
         if (next.index === -1) {
           enter(next);
@@ -729,7 +741,7 @@ export class StylesheetRewriter {
         member.onStack = false;
         component.push(member);
       } while (member !== node);
-      const bytes = this.#finish(component, generation, outcomes, root);
+      const bytes = this.#finish(component, generation, outcomes, urls, root);
       if (bytes !== undefined) rootBytes = bytes;
     }
     const outcome = outcomes.get(canonical);
@@ -737,7 +749,9 @@ export class StylesheetRewriter {
   }
 
   /** The node to explore for a referenced stylesheet, or undefined when its outcome is already known. */
-  #neighbour(canonical: string, generation: number, nodes: Map<string, SheetNode>, outcomes: Map<string, SheetOutcome>): SheetNode | undefined {
+  #neighbour(
+    canonical: string, generation: number, nodes: Map<string, SheetNode>, outcomes: Map<string, SheetOutcome>, resolutions: Map<string, CssTarget>,
+  ): SheetNode | undefined {
     if (outcomes.has(canonical)) return undefined;
     const known = nodes.get(canonical);
     if (known !== undefined) return known;
@@ -753,7 +767,7 @@ export class StylesheetRewriter {
     try {
       parseReference(canonical);
       const resolved = resolveFile(canonical, this.#options.roots, canonical);
-      if (resolved !== undefined) node = this.#load(canonical, resolved.file, generation);
+      if (resolved !== undefined) node = this.#load(canonical, resolved.file, generation, resolutions);
     } catch (error) {
       if (!(error instanceof StaticHashError)) throw error;
       outcomes.set(canonical, { failure: `which cannot be used (${error.message}); left as written` });
@@ -767,8 +781,12 @@ export class StylesheetRewriter {
     return node;
   }
 
-  /** Reads and scans a stylesheet; undefined if it vanished. Throws StaticHashError when it cannot be read. */
-  #load(canonical: string, file: string, generation: number): SheetNode | undefined {
+  /**
+   * Reads and scans a stylesheet; undefined if it vanished. Throws StaticHashError when it cannot be
+   * read. `resolutions` is shared by one batch: stylesheets repeat references (sprites, fonts, the
+   * same images across a tree), and the same reference from the same directory resolves alike.
+   */
+  #load(canonical: string, file: string, generation: number, resolutions: Map<string, CssTarget>): SheetNode | undefined {
     const read = readStylesheet(file, canonical, MAX_REWRITE_BYTES);
     if (read === undefined) return undefined;
     const node: SheetNode = {
@@ -786,11 +804,20 @@ export class StylesheetRewriter {
     if (!MAY_REFERENCE.test(node.text)) return node;
     node.references = new Scanner(node.text, true).scan();
     const { cssIgnore } = this.#options;
+    const slash = canonical.lastIndexOf('/');
+    const directoryKey = canonical.slice(0, slash + 1);
+    let directory: string[] | undefined;
     const edges = new Set<string>();
     node.targets = node.references.map((reference) => {
-      const target = resolveCssReference(reference.url, canonical, this.#basePath);
-      if (target.kind === 'external') return undefined;
-      if (isIgnored(cssIgnore, reference.url, target.kind === 'file' ? target.path : undefined, canonical)) return undefined;
+      const key = `${directoryKey}\0${reference.url}`;
+      let target = resolutions.get(key);
+      if (target === undefined) {
+        directory ??= slash === -1 ? [] : canonical.slice(0, slash).split('/');
+        target = resolveFrom(reference.url, directory, this.#basePath);
+        resolutions.set(key, target);
+      }
+      // Ignore patterns may look at the stylesheet, and warnings are per stylesheet: both stay per reference.
+      if (target.kind === 'external' || isIgnored(cssIgnore, reference.url, target.kind === 'file' ? target.path : undefined, canonical)) return undefined;
       if (target.kind === 'outside') {
         this.#warn(generation, canonical, reference.url, `which is outside the static roots (${target.reason}); left as written`);
         return undefined;
@@ -803,14 +830,22 @@ export class StylesheetRewriter {
   }
 
   /** Hashes one strongly connected component; returns the root's bytes if the root is in it. */
-  #finish(component: SheetNode[], generation: number, outcomes: Map<string, SheetOutcome>, root: SheetNode): Buffer | undefined {
+  #finish(component: SheetNode[], generation: number, outcomes: Map<string, SheetOutcome>, urls: Map<FileTarget, string>, root: SheetNode): Buffer | undefined {
     const first = component[0]!;
     const cyclic = component.length > 1 || first.edges.includes(first.path);
     const members = new Set(component.map((node) => node.path));
     for (const node of component) {
       node.replacements = node.targets.map((target, index) => {
         if (target === undefined || (cyclic && members.has(target.path))) return undefined;
-        return this.#urlOf(node, node.references[index]!, target, generation, outcomes);
+        // Targets are shared per distinct reference and directory (see #load), so this skips hashing
+        // and formatting again;
+        // a reference left as written is not remembered, so each one still gets its warning.
+        let url = urls.get(target);
+        if (url === undefined) {
+          url = this.#urlOf(node, node.references[index]!, target, generation, outcomes);
+          if (url !== undefined) urls.set(target, url);
+        }
+        return url;
       });
     }
     let rootBytes: Buffer | undefined;
