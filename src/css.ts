@@ -367,7 +367,7 @@ function asciiLower(text: string): string {
  * contain "url(" are skipped, as a browser's tokenizer would.
  *
  * @example
- * scanStylesheet('a { background: URL( "img/a.png" ) } /* url(b.png) *\/')
+ * scanStylesheet('a { background: URL( "img/a.png" ); content: "url(b.png)" }')
  * //=> [{ url: 'img/a.png', kind: 'url', start: 22, end: 31, quote: '"' }]
  */
 export function scanStylesheet(text: string): CssReference[] {

@@ -186,7 +186,9 @@ export class StaticHasher {
     const parsed = parseReference(reference);
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return undefined;
-    if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
+    if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
+      return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
+    }
     try {
       return await fs.promises.readFile(resolved.file);
     } catch (error) {
