@@ -249,6 +249,45 @@ describe('when only an image changes', () => {
   });
 });
 
+describe('caching and generations', () => {
+  it('with invalidate({ nocache: true }), a changed image moves its stylesheet at once', async () => {
+    const { hasher, root } = await setup();
+    hasher.invalidate({ nocache: true });
+    const before = hasher.url('css/chain-a.css');
+    expect(hasher.url('css/chain-a.css')).toBe(before);
+    fs.writeFileSync(path.join(root, 'img/bg.png'), 'changed');
+    const after = hasher.url('css/chain-a.css');
+    expect(after).not.toBe(before);
+    expect((await hasher.read('css/chain-b.css'))!.toString()).toBe(`.b { background: url(${hasher.url('img/bg.png')}); }\n`);
+  });
+
+  it('warm() hashes stylesheets over their rewritten text, and read() then gives those bytes', async () => {
+    const context = await setup();
+    const { files } = await context.hasher.warm();
+    expect(files).toBe(fs.readdirSync(context.root, { recursive: true }).filter((name) => fs.statSync(path.join(context.root, String(name))).isFile()).length);
+    await expectRewritten(context, 'css/chain-a.css');
+    await expectRewritten(context, 'css/cycle-b.css');
+  });
+
+  it('hashes a 5000-stylesheet @import chain without overflowing the stack, all the way up', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-css-')));
+    cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
+    const depth = 5000;
+    for (let index = 0; index < depth; index++) {
+      const body = index + 1 < depth ? `@import "s${index + 1}.css";\n` : '.last { background: url(img.png); }\n';
+      fs.writeFileSync(path.join(root, `s${index}.css`), body);
+    }
+    fs.writeFileSync(path.join(root, 'img.png'), 'one');
+    const hasher = await createStaticHasher({ root });
+    cleanups.push(() => hasher.close());
+    const before = hasher.url('s0.css');
+    expect((await hasher.read('s0.css'))!.toString()).toBe(`@import "${hasher.url('s1.css')}";\n`);
+    fs.writeFileSync(path.join(root, 'img.png'), 'two');
+    hasher.invalidate();
+    expect(hasher.url('s0.css')).not.toBe(before);
+  });
+});
+
 describe('options', () => {
   it('css: false leaves stylesheets as they are: read() gives the file, the hash covers it', async () => {
     const { hasher, root } = await setup({ css: false });
