@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { StylesheetRewriter, isStylesheet } from './css.js';
 import { digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
@@ -94,6 +95,8 @@ export class StaticHasher {
   readonly #store: GenerationStore;
   readonly #unsubscribe: () => void;
   readonly #hashes: LRUCache<string, string>;
+  // Hashes .css files over their rewritten text (options.css); undefined when off.
+  readonly #stylesheets: StylesheetRewriter | undefined;
   // The hot path: reference -> finished URL for the current generation only, dropped whole when the
   // generation moves. A cached url() is then one Map.get, no key building, no LRU bookkeeping.
   #urls = new Map<string, string>();
@@ -122,6 +125,13 @@ export class StaticHasher {
     this.#generation = this.#store.current;
     this.#storeFresh = this.#store.fresh;
     this.#hashes = new LRUCache({ max: options.maxEntries });
+    this.#stylesheets = options.css ? new StylesheetRewriter(this.options, {
+      hashAsset: (canonical, generation) => {
+        const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
+        return hash === MISSING ? undefined : hash;
+      },
+      cacheable: (generation) => !this.#bypass && generation === this.#generation,
+    }) : undefined;
     this.#unsubscribe = this.#store.subscribe((state) => this.#onStoreState(state));
     this.#updateBypass();
     if (options.watch) {
@@ -197,8 +207,8 @@ export class StaticHasher {
   }
 
   /**
-   * The bytes a reference's hash covers: the file's contents. Resolves to undefined when no root has
-   * the file.
+   * The bytes a reference's hash covers: the rewritten text for a stylesheet (with `css` on), the
+   * file's contents otherwise. Resolves to undefined when no root has the file.
    *
    * @example
    * const bytes = await hasher.read('js/app.js');
@@ -207,6 +217,9 @@ export class StaticHasher {
     const parsed = parseReference(reference);
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return undefined;
+    if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
+      return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
+    }
     try {
       return await fs.promises.readFile(resolved.file);
     } catch (error) {
@@ -341,7 +354,7 @@ export class StaticHasher {
     let hash = cacheable ? this.#hashes.get(key) : undefined;
     if (hash === undefined) {
       this.#misses++;
-      hash = this.#hashFile(parsed, reference);
+      hash = this.#hashFile(parsed, reference, generation);
       if (cacheable && generation === this.#generation) this.#hashes.set(key, hash);
     } else {
       this.#hits++;
@@ -350,10 +363,13 @@ export class StaticHasher {
   }
 
   /** The first `hashLength` hex characters of the file's digest, or MISSING. */
-  #hashFile(parsed: ParsedReference, reference: string): string {
+  #hashFile(parsed: ParsedReference, reference: string, generation: number): string {
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return MISSING;
-    return digestFile(resolved.file, reference)?.slice(0, this.options.hashLength) ?? MISSING;
+    const digest = this.#stylesheets !== undefined && isStylesheet(parsed.path)
+      ? this.#stylesheets.hash(parsed.path, resolved.file, generation)
+      : digestFile(resolved.file, reference);
+    return digest?.slice(0, this.options.hashLength) ?? MISSING;
   }
 
   #formatUrl(parsed: ParsedReference, hash: string | undefined): string {

@@ -47,6 +47,13 @@ export interface WatchOptions {
   interval?: number;
 }
 
+/**
+ * A reference in a stylesheet to leave as written (see the `cssIgnore` option): a RegExp or a string
+ * prefix, tested against the reference as written and against the path it resolves to under the
+ * roots, or a function given the reference as written and the stylesheet's path.
+ */
+export type CssIgnorePattern = RegExp | string | ((reference: string, stylesheet: string) => boolean);
+
 /** Options of {@link createStaticHasher}. Every option is optional. */
 export interface StaticHasherOptions {
   /**
@@ -107,6 +114,18 @@ export interface StaticHasherOptions {
    * @default undefined (a new MemoryGenerationStore)
    */
   generation?: GenerationStore;
+  /**
+   * Rewrite the relative and root-relative references of `.css` files (`url()`, `@import`,
+   * `image-set()`, `sourceMappingURL`) to their hashed URLs, and hash a stylesheet over the rewritten
+   * text, so a stylesheet's URL changes when anything it references changes. See docs/css.md.
+   * @default true
+   */
+  css?: boolean;
+  /**
+   * References in stylesheets to leave as written, e.g. `[/^fonts\//, 'legacy/']`.
+   * @default []
+   */
+  cssIgnore?: CssIgnorePattern | CssIgnorePattern[];
 }
 
 export interface NormalizedRoot {
@@ -137,6 +156,8 @@ export interface NormalizedOptions {
   watch: NormalizedWatchOptions | false;
   logger: Logger;
   generation: GenerationStore | undefined;
+  css: boolean;
+  cssIgnore: CssIgnorePattern[];
 }
 
 /** Every default in one place. */
@@ -149,10 +170,13 @@ const DEFAULTS = {
   onMissing: 'warn',
   maxEntries: 10_000,
   watch: { debounceMs: 5, usePolling: false, interval: 100 },
+  // On by default, against habit 2 (booleans default to false): a stylesheet whose URL does not move
+  // when its images do is the stale-asset bug this package exists to prevent.
+  css: true,
 } as const;
 
 const OPTION_NAMES = [
-  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation',
+  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
 ] as const;
 
 /** Characters allowed in a base URL or a query parameter name without escaping. */
@@ -266,10 +290,27 @@ function normalizeInteger(value: unknown, option: string, fallback: number, min:
   return value;
 }
 
+function normalizeBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(option, 'a boolean', value);
+  return value;
+}
+
 function normalizeChoice<T extends string>(value: unknown, option: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!choices.includes(value as T)) fail(option, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, value);
   return value as T;
+}
+
+function normalizeCssIgnore(value: unknown): CssIgnorePattern[] {
+  if (value === undefined) return [];
+  const patterns = Array.isArray(value) ? value : [value];
+  for (const pattern of patterns) {
+    if (!(pattern instanceof RegExp) && typeof pattern !== 'function' && (typeof pattern !== 'string' || pattern === '')) {
+      fail('cssIgnore', 'a RegExp, a non-empty string prefix, a function (reference, stylesheet) => boolean, or an array of them', pattern);
+    }
+  }
+  return [...patterns] as CssIgnorePattern[];
 }
 
 function normalizeWatch(value: unknown): NormalizedWatchOptions | false {
@@ -329,5 +370,7 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     watch: normalizeWatch(options.watch),
     logger,
     generation,
+    css: normalizeBoolean(options.css, 'css', DEFAULTS.css),
+    cssIgnore: normalizeCssIgnore(options.cssIgnore),
   };
 }
