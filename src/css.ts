@@ -678,6 +678,12 @@ export class StylesheetRewriter {
     });
   }
 
+  /** Forgets every cached stylesheet, of every generation. */
+  clear(): void {
+    this.#sheets.clear();
+    this.#rewritten.clear();
+  }
+
   /** The full hash (16 hex characters) of the stylesheet at `canonical`, whose real path is `file`; undefined if it vanished. */
   hash(canonical: string, file: string, generation: number): string | undefined {
     if (this.#host.cacheable(generation)) {

@@ -411,7 +411,10 @@ export class StaticHasher {
   #onStoreState(state: GenerationState): void {
     // Back in touch under the same generation: hashes cached before the store lost touch may predate
     // edits made meanwhile (which lookups have been showing, hashed afresh); never go back to them.
-    if (state.fresh && !this.#storeFresh) this.#hashes.clear();
+    if (state.fresh && !this.#storeFresh) {
+      this.#hashes.clear();
+      this.#stylesheets?.clear();
+    }
     this.#storeFresh = state.fresh;
     this.#updateBypass();
     this.#onGeneration(state.generation);
