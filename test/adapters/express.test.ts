@@ -107,12 +107,19 @@ interface Reply {
   body: Buffer;
 }
 
+/** Every reply of every request, so a suite can check afterwards that none leaked or failed. */
+const allReplies: Array<{ rawPath: string; status: number; text: string }> = [];
+
 function request(port: number, rawPath: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path: rawPath, method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => {
+        const reply = { status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) };
+        allReplies.push({ rawPath, status: reply.status, text: JSON.stringify(reply.headers) + reply.body.toString('latin1') });
+        resolve(reply);
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -130,7 +137,9 @@ function rawRequest(port: number, target: string): Promise<{ status: number; tex
     socket.on('error', reject);
     socket.on('close', () => {
       const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      allReplies.push({ rawPath: target, status, text });
+      resolve({ status, text });
     });
   });
 }
@@ -448,10 +457,24 @@ describe.each(SETUPS)('serveStatic() through %s', (_name, setup) => {
       expect(reply.text).not.toContain(fixture.secret);
     });
 
-    it('the corpus really names the secret: served from a root that contains it, it would leak', async () => {
-      // Guards the corpus itself: the secret file is where the traversals point.
-      expect(fs.readFileSync(path.join(fixture.root, '..', 'secret.txt'), 'utf8')).toBe(fixture.secret);
+    it('the corpus aims at the secret: a naive join of root and decoded path would read it', () => {
+      // Guards the corpus itself, so its passing means something: these are real routes to the secret.
+      for (const rawPath of ['/static/../secret.txt', '/static/%2e%2e/secret.txt', '/static/..%2fsecret.txt', '/static/js/../../secret.txt']) {
+        const naive = path.join(fixture.root, decodeURIComponent(rawPath.slice('/static/'.length)));
+        expect(fs.readFileSync(naive, 'utf8')).toBe(fixture.secret);
+      }
+      expect(fs.readFileSync(path.join(fixture.root, 'link-out'), 'utf8')).toBe(fixture.secret);
     });
+  });
+
+  it('never answered a 5xx nor sent the secret beside the root, in any reply of this suite', () => {
+    // Declared last, so it runs after every test above (Jest keeps declaration order) and checks their replies.
+    expect(allReplies.length).toBeGreaterThan(100);
+    for (const reply of allReplies) {
+      expect([reply.rawPath, reply.status < 500]).toEqual([reply.rawPath, true]);
+      expect(reply.text.includes(fixture.secret)).toBe(false);
+    }
+    allReplies.length = 0;
   });
 });
 
@@ -554,6 +577,24 @@ describe('serveStatic() options', () => {
       expect(hasher.url('js/app.js')).toMatch(/\?[0-9a-f]{12}$/);
       expect((await get(hasher.url('js/app.js'))).headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
       expect((await get('/static/js/app.js?x=1')).headers['cache-control']).toBe('no-cache');
+    });
+  });
+
+  describe('roots in unusual places', () => {
+    it("serves from a root whose absolute path has a dot directory and a '%' (send gets the real path unchanged)", async () => {
+      const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-express-odd-'));
+      const root = path.join(parent, '.hidden %41 dir', 'public');
+      fs.mkdirSync(path.join(root, 'js'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'js', 'app.js'), 'odd root');
+      try {
+        const { hasher, get } = await start({ root });
+        const reply = await get(hasher.url('js/app.js'));
+        expect(reply.status).toBe(200);
+        expect(reply.body.toString()).toBe('odd root');
+        expect(reply.headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
+      } finally {
+        fs.rmSync(parent, { recursive: true, force: true });
+      }
     });
   });
 
