@@ -56,10 +56,12 @@ export interface ServeStaticOptions {
 
 /** {@link ServeStaticOptions} with every default filled in, as {@link normalizeServeStaticOptions} returns them. */
 export interface NormalizedServeStaticOptions {
+  /** Starts and ends with '/'. */
   basePath: string;
   staleVersion: 'serve' | 'redirect';
   fallthrough: boolean;
   dotfiles: 'ignore' | 'deny' | 'allow';
+  /** Distinct, in order of preference. */
   encodings: PrecompressedEncoding[];
   setHeaders: ((res: ServerResponse, file: string, stat: fs.Stats) => void) | undefined;
 }
@@ -222,7 +224,11 @@ function isHexHash(text: string, length: number): boolean {
 
 /**
  * The inverse of the core's filename style: 'js/app.3f9a1c0b7d2e.js' -> 'js/app.js', 'LICENSE.H' ->
- * 'LICENSE', '.env.H' -> '.env'. Only a name the core could have produced is taken apart.
+ * 'LICENSE', '.env.H' -> '.env'. Only a name the core could have produced is taken apart: the hash
+ * must be exactly `hashLength` lower-case hex characters. Undefined for any other name.
+ *
+ * @example
+ * removeFilenameHash('js/app.3f9a1c0b7d2e.js', 12) //=> { reference: 'js/app.js', hash: '3f9a1c0b7d2e' }
  */
 export function removeFilenameHash(reference: string, hashLength: number): { reference: string; hash: string } | undefined {
   const slash = reference.lastIndexOf('/');

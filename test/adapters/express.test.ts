@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -7,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import express from 'express';
 import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from '../../src/index';
-import { IMMUTABLE_CACHE_CONTROL, removeFilenameHash, serveStatic, type ServeStaticOptions, type StaticMiddleware } from '../../adapters/express';
+import { IMMUTABLE_CACHE_CONTROL, normalizeServeStaticOptions, removeFilenameHash, serveStatic, type ServeStaticOptions, type StaticMiddleware } from '../../adapters/express';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: a root of static files, and beside it (outside the root) a secret that no response may
@@ -598,6 +599,23 @@ describe('serveStatic() options', () => {
     });
   });
 
+  describe('special files', () => {
+    it('passes a FIFO in the root to next() instead of blocking the process on it', async () => {
+      const own = makeFixture();
+      try {
+        execFileSync('mkfifo', [path.join(own.root, 'pipe.js')]);
+        const { get } = await start({ root: own.root });
+        const reply = await get('/static/pipe.js');
+        expect(reply.status).toBe(404);
+        expect(reply.headers['x-fallthrough']).toBe('next');
+        // The server still answers afterwards: nothing is stuck on the FIFO.
+        expect((await get('/static/js/vendor.js')).status).toBe(200);
+      } finally {
+        fs.rmSync(own.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('setHeaders', () => {
     it('is called with the response, the real file path and the stat of the bytes sent', async () => {
       const calls: Array<[string, number]> = [];
@@ -729,6 +747,28 @@ describe('serveStatic() validation', () => {
       expect((error as StaticHashError).code).toBe('ERR_STATIC_INVALID_OPTION');
       expect((error as StaticHashError).option).toBe(option);
     }
+  });
+
+  it('derives the base path from the hasher\'s baseUrl, path or absolute', async () => {
+    const cases: Array<[string, string]> = [
+      ['/static/', '/static/'],
+      ['/assets', '/assets/'],
+      ['https://cdn.example.com/assets/', '/assets/'],
+      ['https://cdn.example.com', '/'],
+      ['//cdn.example.com/x/y/', '/x/y/'],
+    ];
+    for (const [baseUrl, basePath] of cases) {
+      const own = await createStaticHasher({ root: fixture.root, baseUrl });
+      expect([baseUrl, normalizeServeStaticOptions(own, {}).basePath]).toEqual([baseUrl, basePath]);
+      await own.close();
+    }
+    expect(normalizeServeStaticOptions(hasher, { basePath: '/public' }).basePath).toBe('/public/');
+  });
+
+  it('fills in every default', () => {
+    expect(normalizeServeStaticOptions(hasher)).toEqual({
+      basePath: '/static/', staleVersion: 'serve', fallthrough: true, dotfiles: 'ignore', encodings: ['br', 'gzip'], setHeaders: undefined,
+    });
   });
 
   it('rejects a missing hasher and non-object options', () => {
