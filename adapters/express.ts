@@ -99,6 +99,10 @@ const SEND_OPTIONS: send.SendOptions = { dotfiles: 'allow', index: false, cacheC
 
 const URL_PATH_SAFE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 
+// The scheme and authority of an absolute-form request target ('GET http://host/static/x HTTP/1.1'),
+// which HTTP/1.1 servers must accept (RFC 9112 3.2.2) and proxies may send.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
 /** A request path that cannot be a file's URL: a malformed or unsafe one, answered 400. */
 const MALFORMED = Symbol('malformed');
 
@@ -211,6 +215,15 @@ function decodeRequestPath(rawPath: string): string | typeof MALFORMED | undefin
     segments[index] = segment;
   }
   return segments.join('/');
+}
+
+/** req.url without the scheme and host of an absolute-form target: always a path, or '*'. */
+function originForm(url: string): string {
+  if (url.charCodeAt(0) === 47) return url;
+  const authority = ABSOLUTE_FORM.exec(url);
+  if (authority === null) return url;
+  const rest = url.slice(authority[0].length);
+  return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
 }
 
 function isHexHash(text: string, length: number): boolean {
@@ -580,10 +593,11 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
   }
 
   return function staticHashMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
-    // Express strips its mount path from req.url into req.baseUrl; joined they give the path this
-    // layer sees, rewrites by earlier middleware included. Plain node:http has req.url only.
+    // Express strips its mount path from req.url into req.baseUrl (keeping an absolute-form target's
+    // scheme and host in front); joined they give the path this layer sees, rewrites by earlier
+    // middleware included. Plain node:http has req.url only.
     const mount = (req as RoutedRequest).baseUrl;
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
     const target = typeof mount === 'string' && mount !== '' ? mount + url : url;
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);

@@ -246,6 +246,13 @@ describe.each(SETUPS)('serveStatic() through %s', (_name, setup) => {
       expect(versioned.headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
     });
 
+    it('understands an absolute-form request target (http://host/static/…), as proxies may send', async () => {
+      const reply = await get(`http://127.0.0.1${hasher.url('js/app.js')}`);
+      expect(reply.status).toBe(200);
+      expect(reply.body.equals(fixture.appJs)).toBe(true);
+      expect(reply.headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
+    });
+
     it('serves names with spaces, accents and percent signs from the URLs the hasher writes', async () => {
       const accents = await get(hasher.url('a b é.txt'));
       expect(accents.status).toBe(200);
@@ -436,7 +443,8 @@ describe.each(SETUPS)('serveStatic() through %s', (_name, setup) => {
       '/static/C:%5cWindows%5cwin.ini', '/static/c:/secret.txt', '/static/%5c%5cserver%5cshare%5csecret.txt',
       '/static/link-out', '/static/link-dir/secret.txt', '/static/link-dir/%2e%2e/secret.txt',
       `/static/${long}secret.txt`, `/static/${'x'.repeat(5000)}`, `/static/${'%2e%2e/'.repeat(300)}secret.txt`, `/static/${'../'.repeat(500)}secret.txt`,
-      'http://evil.example/static/../secret.txt', 'http://127.0.0.1/static/%2e%2e/secret.txt', '*',
+      'http://evil.example/static/../secret.txt', 'http://127.0.0.1/static/%2e%2e/secret.txt', 'http://127.0.0.1/static/..%2fsecret.txt',
+      'http://127.0.0.1', 'http://127.0.0.1?x', 'https://127.0.0.1/static/../../secret.txt', 'file:///etc/passwd', '*',
     ];
 
     it.each(corpus.map((entry) => [entry.length > 80 ? `${entry.slice(0, 77)}...` : entry, entry]))('%s', async (_label, rawPath) => {
