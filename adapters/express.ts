@@ -402,6 +402,16 @@ class VariantCache {
   }
 }
 
+/**
+ * The HTTP status of a StaticHashError (400 unsafe path, 404 not a file), else undefined. By name,
+ * not instanceof, for the same reason as checkHasher: the hasher may come from the other build.
+ */
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || (error as Error).name !== 'StaticHashError') return undefined;
+  const status = (error as StaticHashError).status;
+  return typeof status === 'number' ? status : undefined;
+}
+
 function checkHasher(hasher: unknown): asserts hasher is StaticHasher {
   const candidate = hasher as Partial<StaticHasher> | null | undefined;
   // Duck-typed rather than instanceof: an ESM and a CommonJS copy of the package are different classes.
@@ -460,7 +470,7 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
 
   /** A StaticHashError carries the status its cause maps to; anything else is a server fault. */
   function fail(error: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
-    const status = error instanceof StaticHashError ? error.status : undefined;
+    const status = statusOf(error);
     if (res.headersSent) {
       res.destroy(error instanceof Error ? error : undefined);
     } else if (status === 400) {

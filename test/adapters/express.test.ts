@@ -607,6 +607,28 @@ describe('serveStatic() options', () => {
     });
   });
 
+  describe('a hasher from another copy of the package (ESM beside CommonJS)', () => {
+    it('still maps its errors to 400 and 404, not to next(error)', async () => {
+      // A second module registry loads a second StaticHasher and StaticHashError class, as an ESM
+      // and a CommonJS copy of static-hash would be in one process.
+      let other: typeof import('../../src/index') | undefined;
+      jest.isolateModules(() => {
+        other = require('../../src/index') as typeof import('../../src/index');
+      });
+      expect(other!.StaticHashError).not.toBe(StaticHashError);
+      const hasher = await other!.createStaticHasher({ root: fixture.root, logger: { warn: () => {} } });
+      const errors: unknown[] = [];
+      const server = await nodeServer(serveStatic(hasher), errors);
+      open.push(server, hasher);
+      expect((await request(server.port, '/static/%2e%2e/secret.txt')).status).toBe(400);
+      expect((await request(server.port, '/static/link-out')).status).toBe(400);
+      const directory = await request(server.port, '/static/docs');
+      expect([directory.status, directory.headers['x-fallthrough']]).toEqual([404, 'next']);
+      expect((await request(server.port, hasher.url('js/app.js'))).status).toBe(200);
+      expect(errors).toEqual([]);
+    });
+  });
+
   describe('special files', () => {
     it('passes a FIFO in the root to next() instead of blocking the process on it', async () => {
       const own = makeFixture();
