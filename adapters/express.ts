@@ -377,6 +377,11 @@ class VariantCache {
     return this.#variants.get(file);
   }
 
+  /** Drops what is known of a file's siblings (one vanished): the next request looks again. */
+  forget(file: string): void {
+    this.#variants.delete(file);
+  }
+
   async load(file: string): Promise<readonly Variant[]> {
     const generation = this.#hasher.generation;
     const original = await fs.promises.stat(file);
@@ -524,11 +529,8 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
       });
   }
 
-  function sendFile(
-    req: IncomingMessage, res: ServerResponse, next: NextFunction,
-    found: Found, cacheControl: string, variants: readonly Variant[],
-  ): void {
-    const file = found.resolved.file;
+  /** Sets the headers this middleware decides for a file; returns the sibling to send, if any. */
+  function prepareFile(req: IncomingMessage, res: ServerResponse, file: string, cacheControl: string, variants: readonly Variant[]): Variant | undefined {
     let variant: Variant | undefined;
     if (variants.length > 0) {
       // Every answer for a file that has siblings varies with Accept-Encoding, the uncompressed one too.
@@ -541,55 +543,13 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
       // The type of the original name, as send would give it for the uncompressed file.
       res.setHeader('Content-Type', contentType(path.extname(file)) || 'application/octet-stream');
     }
-    const sent = variant === undefined ? file : variant.file;
-    const stream = send(req, pathForSend(sent), SEND_OPTIONS);
-    stream.on('directory', () => {
-      removeOwnHeaders(res);
-      missing(req, res, next);
-    });
-    stream.on('error', (error: Error & { status?: number; headers?: Record<string, string> }) => {
-      const status = error.status ?? 500;
-      if (res.headersSent) {
-        res.destroy(error);
-      } else if (status === 404 && variant !== undefined) {
-        // The sibling vanished since it was seen: serve the file itself.
-        removeOwnHeaders(res);
-        sendFile(req, res, next, found, cacheControl, []);
-      } else if (status === 404) {
-        removeOwnHeaders(res);
-        missing(req, res, next);
-      } else if (status < 500) {
-        // 412 (If-Match), 416 (unsatisfiable Range, with its Content-Range header).
-        removeOwnHeaders(res);
-        respond(req, res, status, error.headers);
-      } else {
-        removeOwnHeaders(res);
-        next(error);
-      }
-    });
-    stream.pipe(res);
+    return variant;
   }
 
   function serveFile(req: IncomingMessage, res: ServerResponse, next: NextFunction, found: Found, cacheControl: string): void {
     const file = found.resolved.file;
-    const cached = encodings.length === 0 ? [] : variantCache.get(file);
-    const ready = cached !== undefined ? undefined : variantCache.load(file);
-    const withHook = (variants: readonly Variant[]): void => {
-      if (setHeaders === undefined) {
-        sendFile(req, res, next, found, cacheControl, variants);
-        return;
-      }
-      // The hook runs before send, on our own stat, so a hook that throws reaches next(error)
-      // instead of throwing inside send's fs callback, where nothing could catch it.
-      const variant = variants.length > 0 ? chooseVariant(req.headers['accept-encoding'], variants) : undefined;
-      fs.promises.stat(variant === undefined ? file : variant.file)
-        .then((stat) => {
-          setHeaders(res, file, stat);
-          sendFile(req, res, next, found, cacheControl, variants);
-        })
-        .catch((error: unknown) => onLoadError(error));
-    };
-    const onLoadError = (error: unknown): void => {
+
+    const onError = (error: unknown): void => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         removeOwnHeaders(res);
@@ -598,8 +558,57 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
         fail(error, req, res, next);
       }
     };
-    if (ready === undefined) withHook(cached!);
-    else ready.then(withHook, onLoadError);
+
+    const stream = (variant: Variant | undefined): void => {
+      const sending = send(req, pathForSend(variant === undefined ? file : variant.file), SEND_OPTIONS);
+      sending.on('directory', () => {
+        removeOwnHeaders(res);
+        missing(req, res, next);
+      });
+      sending.on('error', (error: Error & { status?: number; headers?: Record<string, string> }) => {
+        const status = error.status ?? 500;
+        if (res.headersSent) {
+          res.destroy(error);
+        } else if (status === 404 && variant !== undefined) {
+          // The sibling vanished since it was seen: serve the file itself.
+          variantCache.forget(file);
+          removeOwnHeaders(res);
+          start([]);
+        } else if (status === 404) {
+          removeOwnHeaders(res);
+          missing(req, res, next);
+        } else if (status < 500) {
+          // 412 (If-Match), 416 (unsatisfiable Range, with its Content-Range header).
+          removeOwnHeaders(res);
+          respond(req, res, status, error.headers);
+        } else {
+          removeOwnHeaders(res);
+          next(error);
+        }
+      });
+      sending.pipe(res);
+    };
+
+    const start = (variants: readonly Variant[]): void => {
+      const variant = prepareFile(req, res, file, cacheControl, variants);
+      if (setHeaders === undefined) {
+        stream(variant);
+        return;
+      }
+      // The hook runs after our headers (so it may override them) and before send, on our own stat:
+      // a hook that throws then reaches next(error) instead of throwing inside send's fs callback,
+      // where nothing could catch it.
+      fs.promises.stat(variant === undefined ? file : variant.file)
+        .then((stat) => {
+          setHeaders(res, file, stat);
+          stream(variant);
+        })
+        .catch(onError);
+    };
+
+    const cached = encodings.length === 0 ? [] : variantCache.get(file);
+    if (cached !== undefined) start(cached);
+    else variantCache.load(file).then(start).catch(onError);
   }
 
   return function staticHashMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {

@@ -664,6 +664,13 @@ describe('serveStatic() options', () => {
       expect(calls[1]![0]).toBe(fs.realpathSync(path.join(fixture.root, 'css/site.css')));
     });
 
+    it('may override the caching headers the middleware chose', async () => {
+      const { hasher, get } = await start({}, { setHeaders: (res) => res.setHeader('Cache-Control', 'private, max-age=60') });
+      expect((await get(hasher.url('js/app.js'), { 'Accept-Encoding': 'br' })).headers['cache-control']).toBe('private, max-age=60');
+      expect((await get(hasher.url('js/vendor.js'))).headers['cache-control']).toBe('private, max-age=60');
+      expect((await get(hasher.url('css/site.css'))).headers['cache-control']).toBe('private, max-age=60');
+    });
+
     it('passes a hook that throws to next(error) instead of crashing', async () => {
       const errors: unknown[] = [];
       const { get } = await start({}, { setHeaders: () => { throw new Error('hook failed'); } }, errors);
@@ -710,6 +717,24 @@ describe('serveStatic() options', () => {
         const current = await get(newUrl, { 'Accept-Encoding': 'br' });
         expect(current.headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
         expect(current.body.toString()).toBe('console.log("version two");\n');
+      } finally {
+        fs.rmSync(own.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('a sibling removed while remembered', () => {
+    it('is replaced by the file itself, not a 404', async () => {
+      const own = makeFixture();
+      try {
+        const { hasher, get } = await start({ root: own.root });
+        expect((await get(hasher.url('js/app.js'), { 'Accept-Encoding': 'br' })).headers['content-encoding']).toBe('br');
+        fs.rmSync(path.join(own.root, 'js/app.js.br'));
+        const reply = await get(hasher.url('js/app.js'), { 'Accept-Encoding': 'br' });
+        expect(reply.status).toBe(200);
+        expect(reply.headers['content-encoding']).toBeUndefined();
+        expect(reply.body.equals(own.appJs)).toBe(true);
+        expect(reply.headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
       } finally {
         fs.rmSync(own.dir, { recursive: true, force: true });
       }
