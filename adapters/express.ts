@@ -46,9 +46,10 @@ export interface ServeStaticOptions {
    */
   encodings?: PrecompressedEncoding[];
   /**
-   * Called before a file is answered (200, 206, 304), to add headers, like serve-static's hook.
+   * Called before a file is answered (200, 206, 304), to add headers, like serve-static's hook. It
+   * runs after the middleware set its own, so it may override them (`Cache-Control` included).
    * `file` is the real path of the requested (uncompressed) file; `stat` describes the bytes sent
-   * (the precompressed sibling when one is served).
+   * (the precompressed sibling when one is served). A hook that throws goes to `next(error)`.
    * @default undefined
    */
   setHeaders?: (res: ServerResponse, file: string, stat: fs.Stats) => void;
