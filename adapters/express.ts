@@ -76,7 +76,7 @@ export type StaticMiddleware = (req: IncomingMessage, res: ServerResponse, next:
 // Express mounts a middleware by cutting its mount path from req.url into req.baseUrl.
 type RoutedRequest = IncomingMessage & { baseUrl?: unknown };
 
-/** The header a current version gets: one year (the most RFC 9111 caches honour) and never revalidated. */
+/** The header a current version gets: a year (the conventional maximum lifetime), never revalidated. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** The header an unversioned or stale request gets: cache, but ask (ETag / Last-Modified) every time. */
 export const REVALIDATE_CACHE_CONTROL = 'no-cache';
