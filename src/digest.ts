@@ -38,7 +38,9 @@ export function digestFile(file: string, reference: string): string | undefined 
   let fd: number;
   try {
     // O_NOFOLLOW: the caller passes a real path; a symlink swapped in since is refused, not followed.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise block the whole process until a writer
+    // comes; it has no effect on regular files, and fstat below refuses anything else.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
