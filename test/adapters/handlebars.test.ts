@@ -86,6 +86,11 @@ function expectedPage(hasher: StaticHasher): string {
 `;
 }
 
+/** Handlebars' `srcName` compile option names the template in `loc` (its types only list it for precompile). */
+function named(srcName: string): CompileOptions {
+  return { srcName } as CompileOptions;
+}
+
 function thrown(action: () => unknown): Error & { code?: string; reference?: unknown } {
   try {
     action();
@@ -148,10 +153,10 @@ describe.each(FORMS)('registerStatic() with $name templates', (form) => {
     const { hasher } = await makeHasher({ onMissing: 'throw' });
     const instance = makeInstance(form, hasher);
     const source = readFixture(form, 'errors/missing.hbs');
-    const named = thrown(() => instance.compile(source, { srcName: 'errors/missing.hbs' })({}));
-    expect(named.code).toBe('ERR_STATIC_NOT_FOUND');
-    expect(named.reference).toBe('img/nope.png');
-    expect(named.message).toMatch(/^static: file not found: "img\/nope\.png" \(looked for .*\) \(errors\/missing\.hbs:3:11\)$/);
+    const withName = thrown(() => instance.compile(source, named('errors/missing.hbs'))({}));
+    expect(withName.code).toBe('ERR_STATIC_NOT_FOUND');
+    expect(withName.reference).toBe('img/nope.png');
+    expect(withName.message).toMatch(/^static: file not found: "img\/nope\.png" \(looked for .*\) \(errors\/missing\.hbs:3:11\)$/);
     const unnamed = thrown(() => instance.compile(source)({}));
     expect(unnamed.message).toMatch(/\(template line 3, column 11\)$/);
   });
@@ -159,10 +164,10 @@ describe.each(FORMS)('registerStatic() with $name templates', (form) => {
   it('fails on an unsafe path and on a non-string reference, naming them and the position', async () => {
     const { hasher } = await makeHasher();
     const instance = makeInstance(form, hasher);
-    const unsafe = thrown(() => instance.compile(readFixture(form, 'errors/unsafe.hbs'), { srcName: 'unsafe.hbs' })({}));
+    const unsafe = thrown(() => instance.compile(readFixture(form, 'errors/unsafe.hbs'), named('unsafe.hbs'))({}));
     expect(unsafe.code).toBe('ERR_STATIC_UNSAFE_PATH');
     expect(unsafe.message).toMatch(/unsafe path "\.\.\/secret\.txt".*\(unsafe\.hbs:2:14\)$/);
-    const nonString = thrown(() => instance.compile(readFixture(form, 'errors/non-string.hbs'), { srcName: 'n.hbs' })({ numbers: [7] }));
+    const nonString = thrown(() => instance.compile(readFixture(form, 'errors/non-string.hbs'), named('n.hbs'))({ numbers: [7] }));
     expect(nonString.code).toBe('ERR_STATIC_INVALID_REFERENCE');
     expect(nonString.message).toMatch(/got number 7 \(n\.hbs:2:3\)$/);
   });
