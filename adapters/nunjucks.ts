@@ -23,14 +23,11 @@ import { StaticHashError, StaticHasher, rejectUnknownKeys } from '../src/index.j
  * `@types/nunjucks`.
  */
 export interface NunjucksEnvironment {
-  /** Read for `autoescape` (optional here only because `@types/nunjucks` does not declare it). */
-  opts?: { autoescape?: boolean };
   addExtension(name: string, extension: any): unknown;
   hasExtension(name: string): boolean;
   removeExtension(name: string): unknown;
   addGlobal(name: string, value: any): unknown;
   addFilter(name: string, filter: (...args: any[]) => any): unknown;
-  getFilter(name: string): (...args: any[]) => any;
 }
 
 /** Options of {@link registerStatic} for Nunjucks. Every option is optional. */
@@ -71,8 +68,6 @@ const BUILT_IN_TAGS = new Set([
   'set', 'endset', 'macro', 'endmacro', 'call', 'endcall', 'import', 'from', 'filter', 'endfilter',
   'switch', 'case', 'default', 'endswitch',
 ]);
-// The characters Nunjucks' autoescape rewrites. A URL without them prints the same escaped or not.
-const ESCAPED_BY_NUNJUCKS = /[&"'<>\\]/;
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -95,9 +90,8 @@ function isEnvironment(value: unknown): value is NunjucksEnvironment {
   if (typeof value !== 'object' || value === null) return false;
   const env = value as Record<string, unknown>;
   return typeof env.addExtension === 'function' && typeof env.addGlobal === 'function'
-    && typeof env.addFilter === 'function' && typeof env.getFilter === 'function'
-    && typeof env.hasExtension === 'function' && typeof env.removeExtension === 'function'
-    && typeof env.opts === 'object' && env.opts !== null;
+    && typeof env.addFilter === 'function' && typeof env.hasExtension === 'function'
+    && typeof env.removeExtension === 'function';
 }
 
 /**
@@ -161,7 +155,7 @@ interface Nodes {
 
 /**
  * The `{% static %}` tag. It compiles to a call of a hidden global (`static-hash:<tag>`, a name no
- * template can write, so no template variable shadows it), so that:
+ * template can write, so no `set`, loop or macro variable shadows it), so that:
  * - the tag, the global function and the filter share one code path and one escaping rule;
  * - the call is a Nunjucks `FunCall`, which records its line and column for error messages (Nunjucks
  *   records positions only at calls; its own are 0-based, the tag's are written 1-based);
@@ -207,10 +201,9 @@ class StaticTagExtension {
  * `hasher.url()` at render time, so nothing is baked into compiled or precompiled templates: after
  * `hasher.invalidate()` the same compiled template prints the new URL.
  *
- * Output is escaped exactly once under `autoescape`: a URL with nothing to escape (every URL without a
- * query of its own) is returned marked safe, which skips Nunjucks' escape; a URL with `&` (from the
- * reference's own query) or `'` (from a base URL) is returned as a plain string for Nunjucks to
- * escape. Registering again with the same tag name replaces the earlier registration.
+ * Every form returns the URL as a plain string, so `autoescape` escapes it exactly once: a reference's
+ * own query prints as `?a=1&amp;v=…`; without autoescape the URL prints as it is. Registering again
+ * with the same tag name replaces the earlier registration.
  *
  * @param env - A `nunjucks.Environment`.
  * @param hasher - A hasher from `createStaticHasher()`.
@@ -231,17 +224,11 @@ export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, o
   const registration = normalizeNunjucksOptions(options);
   const { tagName, globalName, filterName, extensionName } = registration;
 
-  // The environment's own `safe` filter makes SafeStrings of the class its runtime checks, even when
-  // several nunjucks copies are installed.
-  const markSafe = env.getFilter('safe');
-  const opts = env.opts!;
-  const staticUrl = (reference: string): unknown => {
-    const url = hasher.url(reference);
-    // Marking safe is only ever done for a URL that escaping would leave unchanged, so the SafeString
-    // holds the URL itself: concatenating it, comparing it or printing it raw all see the real URL.
-    if (!opts.autoescape || ESCAPED_BY_NUNJUCKS.test(url)) return url;
-    return markSafe(url);
-  };
+  // A plain string, as Nunjucks' own globals return: autoescape escapes it exactly once (only '&'
+  // from a reference's own query, or "'" from a base URL, ever changes). Returning a SafeString to skip
+  // that escape measured no faster (bench/adapters.bench.mjs) and would hand templates and custom
+  // filters an object where they expect the URL string.
+  const staticUrl = (reference: string): string => hasher.url(reference);
 
   // The hidden global shares the extension's name: neither is writable in a template.
   if (env.hasExtension(extensionName)) env.removeExtension(extensionName);

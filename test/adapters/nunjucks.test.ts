@@ -239,7 +239,7 @@ describe('escaping', () => {
     expect(env.renderString('{% static "js/app.js?a=1&b=2" %}|{{ static("js/app.js?a=1&b=2") }}', {})).toBe(`${url}|${url}`);
   });
 
-  it('keeps a marked-safe URL usable as a string: concatenation and comparison see the URL itself', async () => {
+  it('returns the URL as a string: concatenation and comparison see the URL itself', async () => {
     const { hasher } = await makeHasher();
     const env = makeEnv(hasher);
     const url = hasher.url('js/app.js');
