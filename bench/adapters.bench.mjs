@@ -15,7 +15,7 @@ import { registerStatic as registerHandlebars } from '../dist/esm/adapters/handl
 import { median, report } from './report.mjs';
 
 const REFERENCES = 100;
-const ROUNDS = 25;
+const ROUNDS = 51;
 const RENDERS_PER_ROUND = 300;
 const TARGET = 1.5;
 
