@@ -18,13 +18,14 @@
 import { StaticHashError, StaticHasher, rejectUnknownKeys } from '../src/index.js';
 
 /**
- * The part of a Handlebars instance this adapter uses. The global `Handlebars` and every
- * `Handlebars.create()` instance fit.
+ * The part of a Handlebars instance this adapter uses. The global `Handlebars`, every
+ * `Handlebars.create()` instance and the runtime-only build (`handlebars/runtime`, for precompiled
+ * templates) fit; `compile` and `precompile` are needed only with the `delimiters` option.
  */
 export interface HandlebarsInstance {
   registerHelper(name: string, helper: (...args: any[]) => any): void;
-  compile(input: any, options?: any): (context?: any, options?: any) => string;
-  precompile(input: any, options?: any): any;
+  compile?(input: any, options?: any): (context?: any, options?: any) => string;
+  precompile?(input: any, options?: any): any;
   SafeString: new (text: string) => { toString(): string };
 }
 
@@ -92,8 +93,7 @@ function invalid(option: string, expected: string, value: unknown): never {
 function isHandlebars(value: unknown): value is HandlebarsInstance {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
   const instance = value as Record<string, unknown>;
-  return typeof instance.registerHelper === 'function' && typeof instance.compile === 'function'
-    && typeof instance.precompile === 'function' && typeof instance.SafeString === 'function';
+  return typeof instance.registerHelper === 'function' && typeof instance.SafeString === 'function';
 }
 
 /**
@@ -432,6 +432,9 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
   });
 
   if (registration.delimiters !== undefined) {
+    if (typeof handlebars.compile !== 'function' || typeof handlebars.precompile !== 'function') {
+      invalid('option "delimiters"', 'used with an instance that compiles (not the handlebars/runtime build)', registration.delimiters);
+    }
     translateOnCompile(handlebars, 'compile');
     translateOnCompile(handlebars, 'precompile');
   }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import Handlebars from 'handlebars';
+import HandlebarsRuntime from 'handlebars/runtime';
 import { createStaticHasher, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { registerStatic, translateDelimiters, type HandlebarsStaticOptions } from '../../adapters/handlebars';
 
@@ -183,6 +184,15 @@ describe('the static helper', () => {
     expect(instance.compile('{{static "js/app.js"}}')({})).toBe(hasher.url('js/app.js'));
   });
 
+  it('works on the runtime-only build with templates precompiled elsewhere', async () => {
+    const { hasher } = await makeHasher();
+    const spec = Handlebars.precompile('<img src="{{static "img/logo.png"}}">');
+    const runtime = HandlebarsRuntime.create();
+    registerStatic(runtime, hasher);
+    expect(runtime.template(new Function(`return ${spec}`)())({})).toBe(`<img src="${hasher.url('img/logo.png')}">`);
+    expect(() => registerStatic(runtime, hasher, { delimiters: ['<<', '>>'] })).toThrow(expect.objectContaining({ code: 'ERR_STATIC_INVALID_OPTION' }));
+  });
+
   it('can be registered on the global Handlebars when that is what is given', async () => {
     const { hasher } = await makeHasher();
     try {
@@ -350,7 +360,7 @@ describe('translateDelimiters()', () => {
 describe('argument and option validation', () => {
   it('rejects something that is not a Handlebars instance or not a hasher', async () => {
     const { hasher } = await makeHasher();
-    for (const instance of [undefined, null, {}, 'Handlebars', { registerHelper() {} }]) {
+    for (const instance of [undefined, null, {}, 'Handlebars', { registerHelper() {} }, { SafeString: class {} }]) {
       expect(() => registerStatic(instance as never, hasher)).toThrow(expect.objectContaining({ code: 'ERR_STATIC_INVALID_OPTION' }));
     }
     for (const bad of [undefined, null, {}, { url: () => '' }]) {
