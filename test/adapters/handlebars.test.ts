@@ -304,22 +304,26 @@ describe('translateDelimiters()', () => {
     const handlebars = Handlebars.create();
     const piece = fc.oneof(
       fc.array(fc.constantFrom('{', '}', '\\', '"', "'", 'a', ' ', '\n', '>', '!', '~'), { minLength: 1, maxLength: 8 }).map((c) => ({ text: c.join('') })),
-      fc.constant({ tag: true }),
+      fc.constantFrom({ tag: '<<x>>', output: 'X&amp;' }, { tag: '<<<x>>>', output: 'X&' }, { tag: '<<~x~>>', output: 'X&amp;' }),
     );
     fc.assert(fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
       let source = '';
       let expected = '';
       pieces.forEach((item, index) => {
         if ('tag' in item) {
-          source += '<<x>>';
-          expected += 'X';
+          source += item.tag;
+          // ~ strips the whitespace around the tag from the neighbouring text.
+          if (item.tag.includes('~')) expected = expected.trimEnd();
+          expected += item.output;
           return;
         }
-        expected += item.text;
+        const previous = pieces[index - 1];
+        const text = previous && 'tag' in previous && previous.tag.includes('~') ? item.text.trimStart() : item.text;
+        expected += text;
         // A literal backslash right before a tag is written doubled, as in Handlebars.
         source += pieces[index + 1] && 'tag' in pieces[index + 1]! && item.text.endsWith('\\') ? `${item.text}\\` : item.text;
       });
-      expect(handlebars.compile(translate(source))({ x: 'X' })).toBe(expected);
+      expect(handlebars.compile(translate(source))({ x: 'X&' })).toBe(expected);
     }), { numRuns: 500 });
   });
 
