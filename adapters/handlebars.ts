@@ -52,8 +52,11 @@ export interface HandlebarsStaticOptions {
 
 /** What {@link registerStatic} registered, with every default filled in. */
 export interface HandlebarsStaticRegistration {
+  /** The helper's name. */
   helperName: string;
+  /** The origin `absolute=true` uses, normalised (`'https://example.com'`), or undefined. */
   origin: string | undefined;
+  /** `['<<', '>>']` when the instance now reads `<< >>` templates, else undefined. */
   delimiters: readonly [string, string] | undefined;
 }
 
@@ -134,9 +137,12 @@ function normalizeDelimiters(value: unknown): readonly [string, string] | undefi
 }
 
 /**
- * Validates the options of {@link registerStatic} and fills in every default.
+ * Validates the options of {@link registerStatic} and fills in every default, registering nothing.
  *
  * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` naming the bad option.
+ * @example
+ * normalizeHandlebarsOptions({ origin: 'https://Example.com/' })
+ * //=> { helperName: 'static', origin: 'https://example.com', delimiters: undefined }
  */
 export function normalizeHandlebarsOptions(options: HandlebarsStaticOptions = {}): HandlebarsStaticRegistration {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an object', options);

@@ -51,10 +51,16 @@ export interface NunjucksStaticOptions {
 
 /** What {@link registerStatic} registered, with every default filled in. */
 export interface NunjucksStaticRegistration {
+  /** The tag's name. */
   tagName: string;
+  /** The global function's name, or `false` when none was registered. */
   globalName: string | false;
+  /** The filter's name, or `false` when none was registered. */
   filterName: string | false;
-  /** The name of the extension on the environment (`env.getExtension(name)`). */
+  /**
+   * `static-hash:<tagName>`: the extension's name on the environment (`env.getExtension(name)`), and
+   * the name of the global the tag compiles to.
+   */
   extensionName: string;
 }
 
@@ -116,9 +122,12 @@ function normalizeName(value: unknown, option: string, fallback: string, allowFa
 }
 
 /**
- * Validates the options of {@link registerStatic} and fills in every default.
+ * Validates the options of {@link registerStatic} and fills in every default, registering nothing.
  *
  * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` naming the bad option.
+ * @example
+ * normalizeNunjucksOptions({ tagName: 'asset' })
+ * //=> { tagName: 'asset', globalName: 'asset', filterName: 'asset', extensionName: 'static-hash:asset' }
  */
 export function normalizeNunjucksOptions(options: NunjucksStaticOptions = {}): NunjucksStaticRegistration {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an object', options);
