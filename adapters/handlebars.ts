@@ -410,30 +410,29 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
         { reference: arguments.length === 1 ? undefined : reference },
       );
     }
+    const hash = helperOptions.hash;
+    // for-in over Handlebars' (usually empty) hash: no array is allocated on the hot path.
+    for (const key in hash) {
+      if (key === 'absolute') continue;
+      try {
+        rejectUnknownKeys(hash, HASH_OPTION_NAMES, `${helperName} helper option`);
+      } catch (error) {
+        throw positioned(error, helperOptions);
+      }
+    }
+    const absoluteOption = hash.absolute;
+    if (absoluteOption !== undefined && typeof absoluteOption !== 'boolean') {
+      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describe(absoluteOption)}`, {
+        option: 'absolute', value: absoluteOption,
+      }), helperOptions);
+    }
     let url: string;
     try {
       url = hasher.url(reference as string);
     } catch (error) {
       throw positioned(error, helperOptions);
     }
-    const hash = helperOptions.hash;
-    // A for-in over Handlebars' (usually empty) hash object: no array is allocated on the hot path.
-    for (const key in hash) {
-      if (key !== 'absolute') {
-        try {
-          rejectUnknownKeys(hash, HASH_OPTION_NAMES, `${helperName} helper option`);
-        } catch (error) {
-          throw positioned(error, helperOptions);
-        }
-      }
-      const value = hash.absolute;
-      if (typeof value !== 'boolean') {
-        throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describe(value)}`, {
-          option: 'absolute', value,
-        }), helperOptions);
-      }
-      if (value) url = absolute(url, helperOptions);
-    }
+    if (absoluteOption === true) url = absolute(url, helperOptions);
     return new SafeString(escapeHtml(url));
   });
 
