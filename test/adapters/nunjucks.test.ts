@@ -191,6 +191,13 @@ describe('registerStatic() on a Nunjucks environment', () => {
     expect(env.renderString('{% static "js/app.js" %}', { static: 'x' })).toBe(hasher.url('js/app.js'));
   });
 
+  it('honours whitespace control on the tag', async () => {
+    const { hasher } = await makeHasher();
+    const env = makeEnv(hasher);
+    expect(env.renderString('a \n {%- static "js/app.js" -%} \n b|{% static "js/app.js" as u -%}\n {{ u }}', {}))
+      .toBe(`a${hasher.url('js/app.js')}b|${hasher.url('js/app.js')}`);
+  });
+
   it('takes another tag name, with the global function and filter following it', async () => {
     const { hasher } = await makeHasher();
     const env = new nunjucks.Environment(null, { autoescape: true });
