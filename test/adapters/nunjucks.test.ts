@@ -218,13 +218,18 @@ describe('registerStatic() on a Nunjucks environment', () => {
     expect(() => env.renderString('{{ "js/app.js" | static }}', {})).toThrow(/filter not found: static/);
   });
 
-  it('replaces an earlier registration with the same tag name', async () => {
+  it('replaces an earlier registration with the same tag name, and keeps one with another name', async () => {
     const first = await makeHasher({ baseUrl: '/first/' });
     const second = await makeHasher({ baseUrl: '/second/' });
     const env = new nunjucks.Environment(null, { autoescape: true });
     registerStatic(env, first.hasher);
     registerStatic(env, second.hasher);
     expect(env.renderString('{% static "js/app.js" %} {{ static("js/app.js") }}', {})).toMatch(/^\/second\/js\/app\.js\?v=\w+ \/second\//);
+
+    // Another tag name is another registration, side by side.
+    registerStatic(env, first.hasher, { tagName: 'cdn' });
+    expect(env.renderString('{% static "js/app.js" %} {% cdn "js/app.js" %} {{ cdn("js/app.js") }}', {}))
+      .toBe(`${second.hasher.url('js/app.js')} ${first.hasher.url('js/app.js')} ${first.hasher.url('js/app.js')}`);
   });
 });
 
