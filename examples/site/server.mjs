@@ -25,7 +25,7 @@ export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1
   const views = path.join(siteDir, 'views');
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(views, { noCache: true }), {
     autoescape: true,
-    tags: { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>' },
+    tags: { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>', commentStart: '<#', commentEnd: '#>' },
   });
   registerNunjucksStatic(env, hasher);
 
