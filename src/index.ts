@@ -13,6 +13,12 @@ export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
 export { MemoryGenerationStore } from './generation.js';
 export type { GenerationState, GenerationStore } from './generation.js';
 export { normalizeOptions, rejectUnknownKeys } from './options.js';
-export type { Logger, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions, WatchOptions } from './options.js';
+export type {
+  Logger, ManifestOption, NormalizedManifestOption, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions, WatchOptions,
+} from './options.js';
+export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
+export type { LoadedManifest, ManifestOptions, StaticManifest } from './manifest.js';
+export { buildManifest, listReferences } from './manifest-build.js';
+export type { BuildManifestOptions, BuildManifestResult } from './manifest-build.js';
 export { parseReference } from './resolve.js';
 export type { ParsedReference } from './resolve.js';

@@ -43,6 +43,18 @@ export interface WatchOptions {
   interval?: number;
 }
 
+/** The long form of the `manifest` option. */
+export interface ManifestOption {
+  /** The manifest file written by `static-hash manifest`, absolute or relative to `process.cwd()`. */
+  path: string;
+  /**
+   * What a reference the manifest does not list does: `'onMissing'` applies the `onMissing` policy
+   * without touching the disk; `'live'` hashes the file as a hasher without a manifest would.
+   * @default 'onMissing'
+   */
+  fallback?: 'onMissing' | 'live';
+}
+
 /** Options of {@link createStaticHasher}. Every option is optional. */
 export interface StaticHasherOptions {
   /**
@@ -103,6 +115,28 @@ export interface StaticHasherOptions {
    * @default undefined (a new MemoryGenerationStore)
    */
   generation?: GenerationStore;
+  /**
+   * A manifest file from `static-hash manifest` (or `{ path, fallback }`): hashes come from it and
+   * lookups read no file. It is read and checked once, in {@link createStaticHasher}; a corrupt
+   * manifest, or one built with other `hashLength`, `baseUrl`, `urlStyle`, `param` or `css`, fails
+   * there with `ERR_STATIC_MANIFEST`. Not combinable with `version`.
+   * @default undefined (hash files live)
+   */
+  manifest?: string | ManifestOption;
+  /**
+   * One release version for every URL instead of per-file hashes: `'1.4.2'` gives `app.js?v=1.4.2`
+   * (or `app.1.4.2.js`) with no file read. `'git'` uses the first `hashLength` characters of the
+   * commit checked out in the (first) root's directory, read once with `git rev-parse HEAD` at startup.
+   * Letters, digits, `.`, `_`, `~` and `-` only, 1 to 128 characters. Not combinable with `manifest`.
+   * @default undefined (per-file content hashes)
+   */
+  version?: string;
+}
+
+export interface NormalizedManifestOption {
+  /** Absolute path of the manifest file. */
+  path: string;
+  fallback: 'onMissing' | 'live';
 }
 
 export interface NormalizedRoot {
@@ -133,6 +167,9 @@ export interface NormalizedOptions {
   watch: NormalizedWatchOptions | false;
   logger: Logger;
   generation: GenerationStore | undefined;
+  manifest: NormalizedManifestOption | undefined;
+  /** A release version, or 'git' until {@link createStaticHasher} has read the commit. */
+  version: string | undefined;
 }
 
 /** Every default in one place. */
@@ -145,15 +182,19 @@ const DEFAULTS = {
   onMissing: 'warn',
   maxEntries: 10_000,
   watch: { debounceMs: 5, usePolling: false, interval: 100 },
+  manifestFallback: 'onMissing',
 } as const;
 
 const OPTION_NAMES = [
   'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation',
+  'manifest', 'version',
 ] as const;
 
 /** Characters allowed in a base URL or a query parameter name without escaping. */
 const URL_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 const PARAM_SAFE = /^[A-Za-z0-9\-._~]*$/;
+// RFC 3986 unreserved characters: a version needs no escaping in a query or a file name.
+const VERSION_SAFE = /^[A-Za-z0-9\-._~]{1,128}$/;
 
 function fail(option: string, expected: string, value: unknown): never {
   throw new StaticHashError(
@@ -286,6 +327,30 @@ function normalizeWatch(value: unknown): NormalizedWatchOptions | false {
   };
 }
 
+function normalizeManifest(value: unknown): NormalizedManifestOption | undefined {
+  if (value === undefined) return undefined;
+  const expected = 'a file path or { path, fallback?: "onMissing" | "live" }';
+  if (typeof value === 'string') {
+    if (value === '') fail('manifest', expected, value);
+    return { path: path.resolve(value), fallback: DEFAULTS.manifestFallback };
+  }
+  if (!isPlainObject(value)) fail('manifest', expected, value);
+  rejectUnknownKeys(value, ['path', 'fallback'], 'manifest option');
+  if (typeof value.path !== 'string' || value.path === '') fail('manifest.path', 'a file path (non-empty string)', value.path);
+  return {
+    path: path.resolve(value.path),
+    fallback: normalizeChoice(value.fallback, 'manifest.fallback', ['onMissing', 'live'] as const, DEFAULTS.manifestFallback),
+  };
+}
+
+function normalizeVersion(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !VERSION_SAFE.test(value)) {
+    fail('version', '"git" or 1 to 128 URL-safe characters (letters, digits, ".", "_", "~", "-"), e.g. "1.4.2"', value);
+  }
+  return value;
+}
+
 /**
  * Validates options and fills in every default. Throws `ERR_STATIC_INVALID_OPTION` naming the first
  * bad option and what it accepts. Touches the disk only to resolve the roots, which must exist.
@@ -314,6 +379,12 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     fail('generation', 'a GenerationStore (current, bump(), subscribe())', generation);
   }
 
+  const manifest = normalizeManifest(options.manifest);
+  const version = normalizeVersion(options.version);
+  if (manifest !== undefined && version !== undefined) {
+    fail('version', 'left out when "manifest" is given (a manifest already fixes every URL)', version);
+  }
+
   return {
     roots: normalizeRoots(options),
     baseUrl: normalizeBaseUrl(options.baseUrl),
@@ -325,5 +396,7 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     watch: normalizeWatch(options.watch),
     logger,
     generation,
+    manifest,
+    version,
   };
 }
