@@ -199,9 +199,13 @@ const USAGE_CODES = new Set(['ERR_STATIC_INVALID_OPTION', 'ERR_STATIC_INVALID_RE
 async function main(argv: string[], io: Output): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    if (command === undefined) {
+      io.stderr.write(MAIN_HELP);
+      return 2;
+    }
+    if (command === '--help' || command === '-h' || command === 'help') {
       io.stdout.write(MAIN_HELP);
-      return command === undefined ? 2 : 0;
+      return 0;
     }
     if (command === 'manifest') return await runManifest(rest, io);
     if (command === 'url') return await runUrl(rest, io);
