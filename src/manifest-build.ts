@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
 import type { NormalizedRoot, StaticHasherOptions } from './options.js';
+import { parseReference } from './resolve.js';
 
 /** Options of {@link buildManifest}: the hasher's options (those of the hasher that will load the manifest), plus these. */
 export interface BuildManifestOptions extends Omit<StaticHasherOptions, 'manifest' | 'version' | 'watch' | 'onMissing'> {
@@ -25,17 +28,31 @@ export interface BuildManifestResult {
   skipped: string[];
 }
 
+/** A file found by {@link listReferences}. */
+export interface ListedFile {
+  reference: string;
+  /** The root it was found under. */
+  root: NormalizedRoot;
+  /** Its path: a real path (no symlink in it) when `regular` is true. */
+  file: string;
+  /** A regular file reached through real directories only (not a symlink). */
+  regular: boolean;
+}
+
 /**
  * Every reference that names a file under the roots, as `warm()` walks them: symlinked directories
  * are not descended into (they could loop), names no reference can express are returned apart.
+ * Sorted by reference; a reference found under several roots is listed once per root.
  */
-export function listReferences(roots: readonly NormalizedRoot[]): { references: string[]; skipped: string[] } {
+export function listReferences(roots: readonly NormalizedRoot[]): { references: string[]; files: ListedFile[]; skipped: string[] } {
   const references = new Set<string>();
+  const files: ListedFile[] = [];
   const skipped: string[] = [];
   for (const root of roots) {
-    const pending = [root.realDir];
+    // Each directory with the reference prefix of its entries ('' + 'css/'...): no path.relative per file.
+    const pending: Array<[dir: string, prefix: string]> = [[root.realDir, root.prefix]];
     while (pending.length > 0) {
-      const dir = pending.pop()!;
+      const [dir, prefix] = pending.pop()!;
       let entries: fs.Dirent[];
       try {
         entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -43,19 +60,44 @@ export function listReferences(roots: readonly NormalizedRoot[]): { references: 
         continue; // removed while walking
       }
       for (const entry of entries) {
-        const full = path.join(dir, entry.name);
+        const full = dir + path.sep + entry.name;
         if (entry.isDirectory()) {
-          pending.push(full);
+          pending.push([full, `${prefix}${entry.name}/`]);
           continue;
         }
-        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-        const reference = root.prefix + path.relative(root.realDir, full).split(path.sep).join('/');
-        if (/[?#\\]/.test(reference)) skipped.push(full);
-        else references.add(reference);
+        const regular = entry.isFile();
+        if (!regular) {
+          if (!entry.isSymbolicLink()) continue;
+          // A link to a directory is not descended into (it could loop) nor a file; a dangling one is nothing.
+          try {
+            if (!fs.statSync(full).isFile()) continue;
+          } catch {
+            continue;
+          }
+        }
+        const reference = prefix + entry.name;
+        if (/[?#\\]/.test(reference)) {
+          skipped.push(full);
+        } else {
+          references.add(reference);
+          files.push({ reference, root, file: full, regular });
+        }
       }
     }
   }
-  return { references: [...references].sort(), skipped };
+  files.sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
+  return { references: [...references].sort(), files, skipped };
+}
+
+/**
+ * Whether the hasher is sure to resolve `listed.reference` to `listed.file` without asking the disk:
+ * the file is regular and was reached through real directories (the walk follows no symlink), and
+ * its root is the first the resolver tries for that reference (roots are in resolution order).
+ */
+function resolvesToListedFile(listed: ListedFile, roots: readonly NormalizedRoot[]): boolean {
+  if (!listed.regular) return false;
+  const first = roots.find((root) => root.prefix === '' || listed.reference.startsWith(root.prefix));
+  return first === listed.root;
 }
 
 /**
@@ -89,36 +131,63 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
   // Missing files are expected here (a file removed while walking): they are left out, silently.
   const hasher = await createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' });
   try {
-    const { references, skipped } = listReferences(hasher.options.roots);
-    const files: Record<string, string> = {};
-    const integrities: Record<string, string> = {};
+    const { roots, hashLength } = hasher.options;
+    const manifestOptions = manifestOptionsOf(hasher.options);
+    const listed = listReferences(roots);
+    const skipped = listed.skipped;
+    // No prototype: a file named "__proto__" or "constructor" is a key like any other.
+    const files: Record<string, string> = Object.create(null);
+    const integrities: Record<string, string> = Object.create(null);
     let done = 0;
-    for (const reference of references) {
+    for (const entry of listed.files) {
+      const { reference } = entry;
+      if (Object.hasOwn(files, reference)) {
+        // Shadowed by a file of the same reference under an earlier root: already hashed from there.
+        onProgress?.(++done, listed.files.length);
+        continue;
+      }
       let hash: string | undefined;
+      let sri: string | undefined;
       try {
-        hash = hasher.hash(reference);
+        parseReference(reference); // a name the resolver refuses throws here, before any read
+        // Stylesheets go through the hasher, whose hash may cover rewritten text (css option).
+        const direct = resolvesToListedFile(entry, roots) && !(manifestOptions.css && /\.css$/i.test(reference));
+        if (direct && integrity) {
+          // The walk already knows the real path: one read gives both digests, no realpath per
+          // file. Same bytes and same xxHash64 as the hasher's streamed digest.
+          const bytes = fs.readFileSync(entry.file);
+          hash = digestBytes(bytes).slice(0, hashLength);
+          sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+        } else if (direct) {
+          hash = digestFile(entry.file, reference)?.slice(0, hashLength);
+        } else {
+          hash = hasher.hash(reference);
+          if (hash !== undefined && integrity) sri = hasher.integrity(reference);
+        }
       } catch (error) {
-        // A name the resolver refuses (a '..'-like segment, a colon in the first one) cannot be
-        // referenced by a template either: leave it out, as warm() does, and say so.
-        if (!(error instanceof StaticHashError) || (error.code !== 'ERR_STATIC_UNSAFE_PATH' && error.code !== 'ERR_STATIC_NOT_A_FILE')) throw error;
-        skipped.push(reference);
+        if (error instanceof StaticHashError && (error.code === 'ERR_STATIC_UNSAFE_PATH' || error.code === 'ERR_STATIC_NOT_A_FILE')) {
+          // A name the resolver refuses (a '..'-like segment, a colon in the first one) cannot be
+          // referenced by a template either: leave it out, as warm() does, and say so.
+          skipped.push(entry.file);
+        } else if (error instanceof StaticHashError) {
+          throw error;
+        } else if ((error as NodeJS.ErrnoException).code !== 'ENOENT') { // ENOENT: removed while building
+          throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${entry.file}: ${(error as Error).message}`, { file: entry.file, cause: error });
+        }
       }
       if (hash !== undefined) {
         files[reference] = hash;
-        if (integrity) {
-          const value = hasher.integrity(reference);
-          if (value !== undefined) integrities[reference] = value;
-        }
+        if (sri !== undefined) integrities[reference] = sri;
       }
       done++;
-      onProgress?.(done, references.length);
+      onProgress?.(done, listed.files.length);
       // Let signals and progress output through now and then on a large tree.
       if (done % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     const manifest: StaticManifest = {
       format: MANIFEST_FORMAT,
       generator: 'static-hash',
-      options: manifestOptionsOf(hasher.options),
+      options: manifestOptions,
       files,
       ...(integrity ? { integrity: integrities } : {}),
     };

@@ -181,7 +181,7 @@ export function checkManifestOptions(manifest: LoadedManifest, options: Normaliz
 /** The JSON text of a manifest: keys sorted, so a rebuild of the same tree gives the same bytes. */
 export function serializeManifest(manifest: StaticManifest): string {
   const sorted = (record: Record<string, string>): Record<string, string> => {
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = Object.create(null);
     for (const key of Object.keys(record).sort()) out[key] = record[key]!;
     return out;
   };

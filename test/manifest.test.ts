@@ -53,12 +53,15 @@ async function expectManifestError(promise: Promise<unknown>, ...fragments: stri
 const TREE = {
   'js/app.js': 'console.log("app");\n',
   'js/vendor/lib.min.js': 'var lib = 1;'.repeat(5000),
-  'css/site.css': 'body { color: red }\n',
+  'css/site.css': 'body { background: url(../img/a%20b%20é.png) }\n@import "print.css";\n',
+  'css/print.css': 'a { color: black }\n',
   'img/a b é.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]),
   'fonts/f.woff2': Buffer.alloc(3 * 1024 * 1024 + 17, 7), // larger than one 1 MiB read chunk
   'LICENSE': 'MIT\n',
   '.well-known/security.txt': 'Contact: x\n',
   'empty.txt': '',
+  ['__proto__']: 'a file with an awkward name', // computed key: an own property, not the prototype
+  'constructor.js': 'another',
 };
 
 afterEach(async () => {
@@ -85,6 +88,33 @@ describe('buildManifest() and createStaticHasher({ manifest })', () => {
       expect(fromManifest.url(`/${reference}?x=1#top`)).toBe(live.url(`/${reference}?x=1#top`));
     }
     expect(manifest.files['img/a b é.png']).toBe(live.hash('img/a b é.png'));
+    expect(Object.hasOwn(JSON.parse(fs.readFileSync(out, 'utf8')).files, '__proto__')).toBe(true);
+  });
+
+  it('records integrity values equal to the live hasher\'s integrity() for every file', async () => {
+    const dir = tempDir();
+    const root = path.join(dir, 'public');
+    writeTree(root, TREE);
+    const { manifest } = await buildManifest({ root, integrity: true });
+    const live = await hasherOf({ root });
+    expect(Object.keys(manifest.integrity!).sort()).toEqual(Object.keys(TREE).sort());
+    for (const reference of Object.keys(TREE)) expect(manifest.integrity![reference]).toBe(live.integrity(reference));
+  });
+
+  it('resolves symlinked files as the hasher does: inside the root hashed, pointing outside left out', async () => {
+    const dir = tempDir();
+    const root = path.join(dir, 'public');
+    writeTree(root, { 'real/app.js': 'app' });
+    writeTree(dir, { 'secret.txt': 'outside' });
+    fs.symlinkSync(path.join(root, 'real/app.js'), path.join(root, 'alias.js'));
+    fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'escape.txt'));
+    fs.symlinkSync(path.join(root, 'real'), path.join(root, 'linked-dir'));
+    const { manifest, skipped } = await buildManifest({ root, integrity: true });
+    const live = await hasherOf({ root });
+    expect(Object.keys(manifest.files)).toEqual(['alias.js', 'real/app.js']);
+    expect(manifest.files['alias.js']).toBe(live.hash('alias.js'));
+    expect(manifest.integrity!['alias.js']).toBe(live.integrity('alias.js'));
+    expect(skipped).toEqual([path.join(root, 'escape.txt')]);
   });
 
   it('round-trips with non-default URL options and prefixed roots, resolving shadowed files like the hasher', async () => {
