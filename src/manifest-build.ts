@@ -89,6 +89,24 @@ export function listReferences(roots: readonly NormalizedRoot[]): { references: 
   return { references: [...references].sort(), files, skipped };
 }
 
+/** The bytes of a file known to be regular, refusing (like digestFile) one swapped for a symlink since the walk. */
+function readRegularFile(file: string, reference: string): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
+    }
+    throw error;
+  }
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Whether the hasher is sure to resolve `listed.reference` to `listed.file` without asking the disk:
  * the file is regular and was reached through real directories (the walk follows no symlink), and
@@ -155,7 +173,7 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
         if (direct && integrity) {
           // The walk already knows the real path: one read gives both digests, no realpath per
           // file. Same bytes and same xxHash64 as the hasher's streamed digest.
-          const bytes = fs.readFileSync(entry.file);
+          const bytes = readRegularFile(entry.file, reference);
           hash = digestBytes(bytes).slice(0, hashLength);
           sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
         } else if (direct) {
