@@ -19,6 +19,6 @@ export type {
 export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
 export type { LoadedManifest, ManifestOptions, StaticManifest } from './manifest.js';
 export { buildManifest, listReferences } from './manifest-build.js';
-export type { BuildManifestOptions, BuildManifestResult } from './manifest-build.js';
+export type { BuildManifestOptions, BuildManifestResult, ListedFile } from './manifest-build.js';
 export { parseReference } from './resolve.js';
 export type { ParsedReference } from './resolve.js';
