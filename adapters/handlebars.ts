@@ -16,6 +16,7 @@
  * //=> '<img src="/static/img/logo.png?v=7e2242e8427d">'
  */
 import { StaticHashError, StaticHasher, rejectUnknownKeys } from '../src/index.js';
+import { registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
  * The part of a Handlebars instance this adapter uses. The global `Handlebars`, every
@@ -443,5 +444,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
     translateOnCompile(handlebars, 'compile');
     translateOnCompile(handlebars, 'precompile');
   }
+  // {{staticIntegrity "js/app.js"}} for integrity="…" attributes.
+  registerIntegrityHelper(handlebars, hasher);
   return registration;
 }

@@ -16,6 +16,7 @@
  * //=> '<script src="/static/js/app.js?v=3f9a1c0b7d2e"></script>'
  */
 import { StaticHashError, StaticHasher, rejectUnknownKeys } from '../src/index.js';
+import { registerIntegrityGlobal } from './integrity-helpers.js';
 
 /**
  * The part of a nunjucks `Environment` this adapter uses. A real `nunjucks.Environment` (or one from
@@ -226,6 +227,7 @@ class StaticTagExtension {
  * // {% static "css/" ~ theme ~ ".css" %}
  * // {% static "js/app.js" as app_js %}  then {{ app_js }}
  * // {{ static("img/logo.png") }}  {{ "img/logo.png" | static }}
+ * // {{ static_integrity("js/app.js") }} -> sha384-…
  */
 export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, options: NunjucksStaticOptions = {}): NunjucksStaticRegistration {
   if (!isEnvironment(env)) invalid('registerStatic(env, hasher): env', 'a nunjucks Environment', env);
@@ -245,5 +247,7 @@ export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, o
   env.addExtension(extensionName, new StaticTagExtension(tagName, extensionName));
   if (globalName !== false) env.addGlobal(globalName, staticUrl);
   if (filterName !== false) env.addFilter(filterName, staticUrl);
+  // {{ static_integrity("js/app.js") }} for integrity="…" attributes.
+  registerIntegrityGlobal(env, hasher);
   return registration;
 }

@@ -14,7 +14,9 @@ export type StaticHashErrorCode =
   /** The reference names a directory or another non-regular file. */
   | 'ERR_STATIC_NOT_A_FILE'
   /** The file exists but could not be read (permissions, I/O error). */
-  | 'ERR_STATIC_IO';
+  | 'ERR_STATIC_IO'
+  /** A build-time manifest is unreadable, corrupt, or was built with options that shape URLs differently from the hasher's. */
+  | 'ERR_STATIC_MANIFEST';
 
 const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_INVALID_OPTION: undefined,
@@ -23,6 +25,7 @@ const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_NOT_FOUND: 404,
   ERR_STATIC_NOT_A_FILE: 404,
   ERR_STATIC_IO: 500,
+  ERR_STATIC_MANIFEST: undefined,
 };
 
 /** Details attached to a {@link StaticHashError}. */

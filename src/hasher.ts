@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
@@ -5,9 +6,11 @@ import { StylesheetRewriter, isStylesheet } from './css.js';
 import { digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
+import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
 import { firstCandidate, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
+import { readGitVersion } from './version.js';
 import { watchRoots, type RootWatcher } from './watcher.js';
 
 /**
@@ -97,6 +100,9 @@ export class StaticHasher {
   readonly #hashes: LRUCache<string, string>;
   // Hashes .css files over their rewritten text (options.css); undefined when off.
   readonly #stylesheets: StylesheetRewriter | undefined;
+  // sha384 digests, keyed and orphaned like #hashes: "<generation>:<path>".
+  readonly #integrities: LRUCache<string, string>;
+  readonly #manifest: LoadedManifest | undefined;
   // The hot path: reference -> finished URL for the current generation only, dropped whole when the
   // generation moves. A cached url() is then one Map.get, no key building, no LRU bookkeeping.
   #urls = new Map<string, string>();
@@ -118,9 +124,13 @@ export class StaticHasher {
     readWatcher = (hasher) => hasher.#watcher;
   }
 
-  /** Use {@link createStaticHasher}: it loads the hash function, which this constructor expects loaded. */
-  constructor(options: NormalizedOptions) {
+  /**
+   * Use {@link createStaticHasher}: it loads the hash function, which this constructor expects loaded,
+   * reads and checks the manifest, and resolves `version: 'git'` to a commit.
+   */
+  constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
     this.options = Object.freeze(options);
+    this.#manifest = manifest;
     this.#store = options.generation ?? new MemoryGenerationStore();
     this.#generation = this.#store.current;
     this.#storeFresh = this.#store.fresh;
@@ -132,6 +142,7 @@ export class StaticHasher {
       },
       cacheable: (generation) => !this.#bypass && generation === this.#generation,
     }) : undefined;
+    this.#integrities = new LRUCache({ max: options.maxEntries });
     this.#unsubscribe = this.#store.subscribe((state) => this.#onStoreState(state));
     this.#updateBypass();
     if (options.watch) {
@@ -215,23 +226,35 @@ export class StaticHasher {
    */
   async read(reference: string): Promise<Buffer | undefined> {
     const parsed = parseReference(reference);
-    const resolved = resolveFile(parsed.path, this.options.roots, reference);
-    if (resolved === undefined) return undefined;
-    if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
-      return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
+    return this.#coveredBytes(parsed, reference);
+  }
+
+  /**
+   * The subresource integrity value (`sha384-…`, base64) of the bytes the reference's hash covers,
+   * for `<script integrity="…">` and `<link integrity="…">`. Cached per generation like hashes; taken
+   * from the manifest when it was built with `--integrity`, otherwise computed from the file (also
+   * with `version`, which never reads files for URLs). A missing file follows `onMissing`: undefined
+   * under `'warn'` and `'ignore'`.
+   *
+   * @throws {StaticHashError} as {@link StaticHasher.url}.
+   * @example
+   * hasher.integrity('js/app.js') //=> 'sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC'
+   */
+  integrity(reference: string): string | undefined {
+    const generation = this.#generation;
+    const parsed = parseReference(reference);
+    const cacheable = !this.#bypass;
+    const key = `${generation}:${parsed.path}`;
+    let value = cacheable ? this.#integrities.get(key) : undefined;
+    if (value === undefined) {
+      value = this.#computeIntegrity(parsed, reference);
+      if (cacheable && generation === this.#generation) this.#integrities.set(key, value);
     }
-    try {
-      return await fs.promises.readFile(resolved.file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'EISDIR') {
-        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory`, { reference, file: resolved.file });
-      }
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-        reference, file: resolved.file, cause: error,
-      });
+    if (value === MISSING) {
+      this.#onMissing(parsed, reference, generation);
+      return undefined;
     }
+    return value;
   }
 
   /**
@@ -362,14 +385,60 @@ export class StaticHasher {
     return hash;
   }
 
-  /** The first `hashLength` hex characters of the file's digest, or MISSING. */
+  /** The first `hashLength` hex characters of the file's digest (or the version, or the manifest's hash), or MISSING. */
   #hashFile(parsed: ParsedReference, reference: string, generation: number): string {
+    // A release version or a manifest answers without touching the disk.
+    if (this.options.version !== undefined) return this.options.version;
+    if (this.#manifest !== undefined) {
+      const hash = this.#manifest.files.get(parsed.path);
+      if (hash !== undefined) return hash;
+      if (this.options.manifest?.fallback !== 'live') return MISSING;
+    }
+    // The digest streams the same bytes #coveredBytes returns, without holding a large file in
+    // memory; stylesheets are hashed over their rewritten text, which #coveredBytes returns for them.
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return MISSING;
     const digest = this.#stylesheets !== undefined && isStylesheet(parsed.path)
       ? this.#stylesheets.hash(parsed.path, resolved.file, generation)
       : digestFile(resolved.file, reference);
     return digest?.slice(0, this.options.hashLength) ?? MISSING;
+  }
+
+  /** sha384 of the bytes the hash covers, from the manifest when it has them, or MISSING. */
+  #computeIntegrity(parsed: ParsedReference, reference: string): string {
+    const manifest = this.#manifest;
+    if (manifest !== undefined) {
+      const fromManifest = manifest.integrity?.get(parsed.path);
+      if (fromManifest !== undefined) return fromManifest;
+      if (!manifest.files.has(parsed.path) && this.options.manifest?.fallback !== 'live') return MISSING;
+    }
+    const bytes = this.#coveredBytes(parsed, reference);
+    if (bytes === undefined) return MISSING;
+    return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+  }
+
+  /**
+   * The one source of the bytes a URL's hash covers, for read() and integrity(): the rewritten text
+   * for stylesheets (with `css` on), the file's contents otherwise. Undefined when no root has the file.
+   */
+  #coveredBytes(parsed: ParsedReference, reference: string): Buffer | undefined {
+    const resolved = resolveFile(parsed.path, this.options.roots, reference);
+    if (resolved === undefined) return undefined;
+    if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
+      return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
+    }
+    try {
+      return fs.readFileSync(resolved.file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'EISDIR') {
+        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory`, { reference, file: resolved.file });
+      }
+      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+        reference, file: resolved.file, cause: error,
+      });
+    }
   }
 
   #formatUrl(parsed: ParsedReference, hash: string | undefined): string {
@@ -388,8 +457,11 @@ export class StaticHasher {
     const { onMissing, roots, logger } = this.options;
     if (onMissing === 'ignore') return;
     const file = firstCandidate(parsed.path, roots);
+    // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
+    const manifest = this.#manifest !== undefined && this.options.manifest?.fallback !== 'live' ? this.#manifest.file : undefined;
+    const where = manifest === undefined ? `looked for ${file}` : `not in the manifest ${manifest}`;
     if (onMissing === 'throw') {
-      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static: file not found: ${describeValue(reference)} (looked for ${file})`, {
+      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static: file not found: ${describeValue(reference)} (${where})`, {
         reference, file,
       });
     }
@@ -397,7 +469,7 @@ export class StaticHasher {
     if (this.#warned.has(key)) return;
     if (this.#warned.size >= this.options.maxEntries) this.#warned.clear();
     this.#warned.add(key);
-    logger.warn(`static-hash: file not found: ${describeValue(reference)} (looked for ${file}); serving it without a version`);
+    logger.warn(`static-hash: file not found: ${describeValue(reference)} (${where}); serving it without a version`);
   }
 
   #onGeneration(generation: number): void {
@@ -440,17 +512,27 @@ export class StaticHasher {
 }
 
 /**
- * Creates a hasher. Async only because the xxHash WebAssembly module loads asynchronously; every
- * lookup afterwards is synchronous.
+ * Creates a hasher. Async because the xxHash WebAssembly module loads asynchronously, and because a
+ * `manifest` is read and a `version: 'git'` commit looked up here, once; every lookup afterwards is
+ * synchronous.
  *
- * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` naming the first bad option.
+ * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` naming the first bad option (or a `version: 'git'`
+ *   outside a git checkout); `ERR_STATIC_MANIFEST` for a corrupt manifest or one built with other options.
  * @example
  * const hasher = await createStaticHasher({ root: 'public' });
  * hasher.url('js/app.js'); //=> '/static/js/app.js?v=3f9a1c0b7d2e'
  */
 export async function createStaticHasher(options: StaticHasherOptions = {}): Promise<StaticHasher> {
-  const normalized = normalizeOptions(options);
+  let normalized = normalizeOptions(options);
   await loadDigester();
+  let manifest: LoadedManifest | undefined;
+  if (normalized.manifest !== undefined) {
+    manifest = await readManifest(normalized.manifest.path);
+    checkManifestOptions(manifest, normalized);
+  }
+  if (normalized.version === 'git') {
+    normalized = { ...normalized, version: await readGitVersion(normalized.roots[0]!.dir, normalized.hashLength) };
+  }
   await normalized.generation?.open?.();
-  return new StaticHasher(normalized);
+  return new StaticHasher(normalized, manifest);
 }

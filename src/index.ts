@@ -13,7 +13,14 @@ export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
 export { MemoryGenerationStore } from './generation.js';
 export type { GenerationState, GenerationStore } from './generation.js';
 export { normalizeOptions, rejectUnknownKeys } from './options.js';
-export type { CssIgnorePattern, Logger, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions, WatchOptions } from './options.js';
+export type {
+  CssIgnorePattern, Logger, ManifestOption, NormalizedManifestOption, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions,
+  WatchOptions,
+} from './options.js';
+export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
+export type { LoadedManifest, ManifestOptions, StaticManifest } from './manifest.js';
+export { buildManifest, listReferences } from './manifest-build.js';
+export type { BuildManifestOptions, BuildManifestResult, ListedFile } from './manifest-build.js';
 export { parseReference } from './resolve.js';
 export { rewriteStylesheet, scanStylesheet, resolveCssReference } from './css.js';
 export type { CssReference, CssTarget, RewriteStylesheetOptions } from './css.js';

@@ -54,6 +54,18 @@ export interface WatchOptions {
  */
 export type CssIgnorePattern = RegExp | string | ((reference: string, stylesheet: string) => boolean);
 
+/** The long form of the `manifest` option. */
+export interface ManifestOption {
+  /** The manifest file written by `static-hash manifest`, absolute or relative to `process.cwd()`. */
+  path: string;
+  /**
+   * What a reference the manifest does not list does: `'onMissing'` applies the `onMissing` policy
+   * without touching the disk; `'live'` hashes the file as a hasher without a manifest would.
+   * @default 'onMissing'
+   */
+  fallback?: 'onMissing' | 'live';
+}
+
 /** Options of {@link createStaticHasher}. Every option is optional. */
 export interface StaticHasherOptions {
   /**
@@ -126,6 +138,28 @@ export interface StaticHasherOptions {
    * @default []
    */
   cssIgnore?: CssIgnorePattern | CssIgnorePattern[];
+  /**
+   * A manifest file from `static-hash manifest` (or `{ path, fallback }`): hashes come from it and
+   * lookups read no file. It is read and checked once, in {@link createStaticHasher}; a corrupt
+   * manifest, or one built with other `hashLength`, `baseUrl`, `urlStyle`, `param` or `css`, fails
+   * there with `ERR_STATIC_MANIFEST`. Not combinable with `version`.
+   * @default undefined (hash files live)
+   */
+  manifest?: string | ManifestOption;
+  /**
+   * One release version for every URL instead of per-file hashes: `'1.4.2'` gives `app.js?v=1.4.2`
+   * (or `app.1.4.2.js`) with no file read. `'git'` uses the first `hashLength` characters of the
+   * commit checked out in the (first) root's directory, read once with `git rev-parse HEAD` at startup.
+   * Letters, digits, `.`, `_`, `~` and `-` only, 1 to 128 characters. Not combinable with `manifest`.
+   * @default undefined (per-file content hashes)
+   */
+  version?: string;
+}
+
+export interface NormalizedManifestOption {
+  /** Absolute path of the manifest file. */
+  path: string;
+  fallback: 'onMissing' | 'live';
 }
 
 export interface NormalizedRoot {
@@ -158,6 +192,9 @@ export interface NormalizedOptions {
   generation: GenerationStore | undefined;
   css: boolean;
   cssIgnore: CssIgnorePattern[];
+  manifest: NormalizedManifestOption | undefined;
+  /** A release version, or 'git' until {@link createStaticHasher} has read the commit. */
+  version: string | undefined;
 }
 
 /** Every default in one place. */
@@ -173,15 +210,19 @@ const DEFAULTS = {
   // On by default, against habit 2 (booleans default to false): a stylesheet whose URL does not move
   // when its images do is the stale-asset bug this package exists to prevent.
   css: true,
+  manifestFallback: 'onMissing',
 } as const;
 
 const OPTION_NAMES = [
   'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
+  'manifest', 'version',
 ] as const;
 
 /** Characters allowed in a base URL or a query parameter name without escaping. */
 const URL_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 const PARAM_SAFE = /^[A-Za-z0-9\-._~]*$/;
+// RFC 3986 unreserved characters: a version needs no escaping in a query or a file name.
+const VERSION_SAFE = /^[A-Za-z0-9\-._~]{1,128}$/;
 
 function fail(option: string, expected: string, value: unknown): never {
   throw new StaticHashError(
@@ -331,6 +372,30 @@ function normalizeWatch(value: unknown): NormalizedWatchOptions | false {
   };
 }
 
+function normalizeManifest(value: unknown): NormalizedManifestOption | undefined {
+  if (value === undefined) return undefined;
+  const expected = 'a file path or { path, fallback?: "onMissing" | "live" }';
+  if (typeof value === 'string') {
+    if (value === '') fail('manifest', expected, value);
+    return { path: path.resolve(value), fallback: DEFAULTS.manifestFallback };
+  }
+  if (!isPlainObject(value)) fail('manifest', expected, value);
+  rejectUnknownKeys(value, ['path', 'fallback'], 'manifest option');
+  if (typeof value.path !== 'string' || value.path === '') fail('manifest.path', 'a file path (non-empty string)', value.path);
+  return {
+    path: path.resolve(value.path),
+    fallback: normalizeChoice(value.fallback, 'manifest.fallback', ['onMissing', 'live'] as const, DEFAULTS.manifestFallback),
+  };
+}
+
+function normalizeVersion(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !VERSION_SAFE.test(value)) {
+    fail('version', '"git" or 1 to 128 URL-safe characters (letters, digits, ".", "_", "~", "-"), e.g. "1.4.2"', value);
+  }
+  return value;
+}
+
 /**
  * Validates options and fills in every default. Throws `ERR_STATIC_INVALID_OPTION` naming the first
  * bad option and what it accepts. Touches the disk only to resolve the roots, which must exist.
@@ -359,6 +424,12 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     fail('generation', 'a GenerationStore (current, bump(), subscribe())', generation);
   }
 
+  const manifest = normalizeManifest(options.manifest);
+  const version = normalizeVersion(options.version);
+  if (manifest !== undefined && version !== undefined) {
+    fail('version', 'left out when "manifest" is given (a manifest already fixes every URL)', version);
+  }
+
   return {
     roots: normalizeRoots(options),
     baseUrl: normalizeBaseUrl(options.baseUrl),
@@ -372,5 +443,7 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     generation,
     css: normalizeBoolean(options.css, 'css', DEFAULTS.css),
     cssIgnore: normalizeCssIgnore(options.cssIgnore),
+    manifest,
+    version,
   };
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { createStaticHasher, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { registerStatic } from '../../adapters/nunjucks';
@@ -230,6 +231,16 @@ describe('registerStatic() on a Nunjucks environment', () => {
     registerStatic(env, first.hasher, { tagName: 'cdn' });
     expect(env.renderString('{% static "js/app.js" %} {% cdn "js/app.js" %} {{ cdn("js/app.js") }}', {}))
       .toBe(`${second.hasher.url('js/app.js')} ${first.hasher.url('js/app.js')} ${first.hasher.url('js/app.js')}`);
+  });
+});
+
+describe('static_integrity()', () => {
+  it('is registered with the tag and gives the sha384 of the file, for integrity attributes', async () => {
+    const { hasher, root } = await makeHasher();
+    const env = makeEnv(hasher);
+    const html = env.renderString('<script src="{% static "js/app.js" %}" integrity="{{ static_integrity("js/app.js") }}"></script>', {});
+    const expected = `sha384-${createHash('sha384').update(fs.readFileSync(path.join(root, 'js/app.js'))).digest('base64')}`;
+    expect(html).toBe(`<script src="${hasher.url('js/app.js')}" integrity="${expected}"></script>`);
   });
 });
 

@@ -1,0 +1,284 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createStaticHasher, type StaticHasher } from '../../src/index';
+
+// The built CLI, as npm installs it (`npm test` builds dist/ first; run `npm run build` when developing).
+const CLI = path.resolve(__dirname, '../../dist/cjs/bin/static-hash.js');
+
+const temps: string[] = [];
+const hashers: StaticHasher[] = [];
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-cli-'));
+  temps.push(dir);
+  return dir;
+}
+
+/** A deterministic tree: `count` files over nested directories, sizes varying around `size` bytes. */
+function generateTree(root: string, count: number, size: number, seed = 1): string[] {
+  let state = seed;
+  const next = (): number => {
+    state ^= state << 13; state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5; state >>>= 0;
+    return state;
+  };
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `d${i % 7}/e${i % 13}/file-${i}.${['js', 'css', 'png', 'txt'][i % 4]}`;
+    const bytes = Buffer.alloc(size / 2 + (next() % size));
+    for (let j = 0; j < bytes.length; j++) bytes[j] = j % 4 === 0 ? next() & 0xff : bytes[j - 1]! ^ (j * 7);
+    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    fs.writeFileSync(path.join(root, name), bytes);
+    names.push(name);
+  }
+  return names;
+}
+
+function run(args: string[], cwd: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+}
+
+async function hasherOf(options: Parameters<typeof createStaticHasher>[0]): Promise<StaticHasher> {
+  const hasher = await createStaticHasher(options);
+  hashers.push(hasher);
+  return hasher;
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test builds it)`);
+});
+
+afterEach(async () => {
+  for (const hasher of hashers.splice(0)) await hasher.close();
+  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('static-hash manifest', () => {
+  it('hashes every file of a generated tree into a manifest equal to live hashing, quietly when not on a terminal', async () => {
+    const dir = tempDir();
+    const names = generateTree(path.join(dir, 'public'), 300, 4096);
+    const result = run(['manifest', '--root', 'public', '--out', 'static-manifest.json'], dir);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(new RegExp(`^static-hash: wrote ${path.join(dir, 'static-manifest.json').replace(/[/.]/g, '\\$&')}: 300 files in \\d+\\.\\d\\d s\\n$`));
+    expect(result.stdout).not.toContain('\r');
+
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'static-manifest.json'), 'utf8'));
+    expect(manifest.format).toBe(1);
+    expect(manifest.options).toEqual({ hashLength: 12, baseUrl: '/static/', urlStyle: 'query', param: 'v', css: true });
+    expect(manifest.integrity).toBeUndefined();
+    const live = await hasherOf({ root: path.join(dir, 'public') });
+    expect(Object.keys(manifest.files).sort()).toEqual([...names].sort());
+    for (const name of names) expect(manifest.files[name]).toBe(live.hash(name));
+  });
+
+  it('records sha384 integrity values with --integrity, as node:crypto computes them', () => {
+    const dir = tempDir();
+    const names = generateTree(path.join(dir, 'public'), 40, 2048);
+    expect(run(['manifest', '--root', 'public', '--integrity', '--quiet'], dir).status).toBe(0);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'static-manifest.json'), 'utf8'));
+    for (const name of names) {
+      const digest = createHash('sha384').update(fs.readFileSync(path.join(dir, 'public', name))).digest('base64');
+      expect(manifest.integrity[name]).toBe(`sha384-${digest}`);
+    }
+  });
+
+  it('prints nothing with --quiet', () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'public'), 5, 100);
+    const result = run(['manifest', '--quiet'], dir);
+    expect(result).toMatchObject({ status: 0, stdout: '', stderr: '' });
+    expect(fs.existsSync(path.join(dir, 'static-manifest.json'))).toBe(true);
+  });
+
+  it('records the URL-shaping options, and a hasher with the same options loads the manifest', async () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'assets'), 10, 100);
+    generateTree(path.join(dir, 'vendor'), 3, 100, 9);
+    const args = ['manifest', '--root', 'assets', '--root', 'lib/=vendor', '--out', 'out/m.json',
+      '--base-url', 'https://cdn.example.com/a', '--hash-length', '8', '--url-style', 'filename', '--param', 'h'];
+    fs.mkdirSync(path.join(dir, 'out'));
+    expect(run(args, dir).status).toBe(0);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'out/m.json'), 'utf8'));
+    expect(manifest.options).toEqual({ hashLength: 8, baseUrl: 'https://cdn.example.com/a/', urlStyle: 'filename', param: 'h', css: true });
+    expect(manifest.files['lib/d0/e0/file-0.js']).toMatch(/^[0-9a-f]{8}$/);
+
+    const options = {
+      roots: [{ dir: path.join(dir, 'assets') }, { dir: path.join(dir, 'vendor'), prefix: 'lib/' }],
+      baseUrl: 'https://cdn.example.com/a', hashLength: 8, urlStyle: 'filename' as const, param: 'h',
+    };
+    const fromManifest = await hasherOf({ ...options, manifest: path.join(dir, 'out/m.json'), onMissing: 'throw' });
+    const live = await hasherOf(options);
+    expect(fromManifest.url('lib/d0/e0/file-0.js')).toBe(live.url('lib/d0/e0/file-0.js'));
+    expect(fromManifest.url('d1/e1/file-1.css')).toMatch(/^https:\/\/cdn\.example\.com\/a\/d1\/e1\/file-1\.[0-9a-f]{8}\.css$/);
+  });
+
+  it('shows a progress bar on a terminal, and none with --quiet', () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'public'), 200, 1024);
+    // script(1) runs the CLI on a pseudo-terminal, as in an interactive shell.
+    const onTerminal = (extra: string): string => spawnSync('script', ['-qec', `"${process.execPath}" "${CLI}" manifest ${extra}`, '/dev/null'], {
+      cwd: dir, encoding: 'utf8',
+    }).stdout;
+    const shown = onTerminal('');
+    expect(shown).toMatch(/\r\[#{30}\] 200\/200 files/);
+    expect(shown).toContain('static-hash: wrote');
+    expect(onTerminal('--quiet')).toBe('');
+  });
+
+  it('writes atomically: killed at any point, the target is the previous complete manifest, never a part', async () => {
+    const dir = tempDir();
+    const root = path.join(dir, 'public');
+    generateTree(root, 1500, 8192);
+    const target = path.join(dir, 'static-manifest.json');
+    expect(run(['manifest', '--integrity', '--quiet'], dir).status).toBe(0);
+    const previous = fs.readFileSync(target, 'utf8');
+    // Change every file so a completed run would write a different manifest.
+    generateTree(root, 1500, 8192, 77);
+
+    let killedBeforeRename = 0;
+    let completed = 0;
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const child = spawn(process.execPath, [CLI, 'manifest', '--integrity', '--quiet'], { cwd: dir, stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      // Half the attempts kill as soon as the temporary file appears (mid-write), the others at
+      // growing delays (mid-hashing); a late kill may find the run already finished.
+      const deadline = Date.now() + 20 * attempt;
+      while (child.exitCode === null) {
+        if (attempt % 2 === 0 && fs.readdirSync(dir).some((name) => name.endsWith('.tmp'))) {
+          break;
+        }
+        if (attempt % 2 === 1 && Date.now() >= deadline) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      child.kill('SIGKILL');
+      const code = await exited;
+      const text = fs.readFileSync(target, 'utf8');
+      expect(() => JSON.parse(text)).not.toThrow();
+      if (text === previous) killedBeforeRename++;
+      else {
+        expect(code).toBe(0); // only a run that finished may have replaced it
+        completed++;
+        fs.writeFileSync(target, previous);
+      }
+    }
+    expect(killedBeforeRename).toBeGreaterThan(0);
+    expect(killedBeforeRename + completed).toBe(12);
+    // Whatever the killed runs left behind, the next run writes a complete manifest and sweeps it.
+    expect(run(['manifest', '--integrity', '--quiet'], dir).status).toBe(0);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(target, 'utf8')).files).not.toEqual(JSON.parse(previous).files);
+  });
+
+  it('with no previous manifest, a killed run leaves none rather than a part of one', async () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'public'), 800, 8192);
+    const child = spawn(process.execPath, [CLI, 'manifest', '--integrity'], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    while (child.exitCode === null && !fs.readdirSync(dir).some((name) => name.endsWith('.tmp'))) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const target = path.join(dir, 'static-manifest.json');
+    if (fs.existsSync(target)) expect(() => JSON.parse(fs.readFileSync(target, 'utf8'))).not.toThrow();
+  });
+});
+
+describe('static-hash url', () => {
+  it('prints one URL per reference, as the hasher gives it', async () => {
+    const dir = tempDir();
+    const names = generateTree(path.join(dir, 'public'), 3, 100);
+    const result = run(['url', names[0]!, `/${names[1]}?x=1#top`, '--root', 'public'], dir);
+    expect(result.status).toBe(0);
+    const live = await hasherOf({ root: path.join(dir, 'public') });
+    expect(result.stdout).toBe(`${live.url(names[0]!)}\n${live.url(`/${names[1]}?x=1#top`)}\n`);
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints URLs from a manifest, and with a release version', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public/js'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'public/js/app.js'), 'one');
+    expect(run(['manifest', '--quiet'], dir).status).toBe(0);
+    const fromFile = run(['url', 'js/app.js'], dir).stdout;
+    fs.writeFileSync(path.join(dir, 'public/js/app.js'), 'two');
+    expect(run(['url', 'js/app.js', '--manifest', 'static-manifest.json'], dir).stdout).toBe(fromFile);
+    expect(run(['url', 'js/app.js'], dir).stdout).not.toBe(fromFile);
+    expect(run(['url', 'js/app.js', '--version', '3.1.0', '--url-style', 'filename'], dir).stdout).toBe('/static/js/app.3.1.0.js\n');
+  });
+
+  it('exits 1 naming the reference when the file is missing', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public'));
+    const result = run(['url', 'js/nope.js'], dir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`static-hash url: file not found: "js/nope.js" (looked for ${path.join(dir, 'public/js/nope.js')})\n`);
+  });
+
+  it('exits 1 with ERR_STATIC_MANIFEST text for a manifest built with other options', () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'public'), 2, 100);
+    expect(run(['manifest', '--quiet', '--hash-length', '8'], dir).status).toBe(0);
+    const result = run(['url', 'd0/e0/file-0.js', '--manifest', 'static-manifest.json'], dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('hashLength is 8 in the manifest but 12 in the hasher');
+  });
+});
+
+describe('--help and bad arguments', () => {
+  it.each([
+    [['--help'], 'Usage: static-hash <command>'],
+    [['-h'], 'Usage: static-hash <command>'],
+    [['help'], 'Usage: static-hash <command>'],
+    [['manifest', '--help'], 'Usage: static-hash manifest'],
+    [['manifest', '-h'], 'Usage: static-hash manifest'],
+    [['url', '--help'], 'Usage: static-hash url'],
+  ])('%j prints usage and exits 0', (args, heading) => {
+    const result = run(args, tempDir());
+    expect(result.status).toBe(0);
+    expect(result.stdout.startsWith(heading)).toBe(true);
+    expect(result.stderr).toBe('');
+  });
+
+  it('documents every option of each command in its --help', () => {
+    const manifestHelp = run(['manifest', '--help'], tempDir()).stdout;
+    for (const flag of ['--root', '--out', '--integrity', '--base-url', '--hash-length', '--url-style', '--param', '--quiet', '--help']) {
+      expect(manifestHelp).toContain(flag);
+    }
+    const urlHelp = run(['url', '--help'], tempDir()).stdout;
+    for (const flag of ['--root', '--manifest', '--version', '--base-url', '--hash-length', '--url-style', '--param', '--help']) {
+      expect(urlHelp).toContain(flag);
+    }
+  });
+
+  it.each([
+    [[], 'Usage: static-hash <command>'],
+    [['build'], 'unknown command "build"'],
+    [['manifest', '--bogus'], "Unknown option '--bogus'"],
+    [['manifest', '--out'], "Option '-o, --out <value>' argument missing"],
+    [['manifest', 'public'], 'unexpected argument "public"'],
+    [['manifest', '--hash-length', 'twelve'], '--hash-length must be an integer from 4 to 16; got "twelve"'],
+    [['manifest', '--hash-length', '40'], '--hash-length must be an integer from 4 to 16; got "40"'],
+    [['manifest', '--url-style', 'path'], '--url-style must be "query" or "filename"; got "path"'],
+    [['manifest', '--root', 'no-such-dir'], 'option "root" must be an existing directory'],
+    [['manifest', '--base-url', 'static'], 'option "baseUrl" must be'],
+    [['manifest', '--param', 'a b'], 'option "param" must be'],
+    [['url'], 'expected at least one reference'],
+    [['url', '../etc/passwd'], 'unsafe path "../etc/passwd"'],
+    [['url', 'a.js', '--version', 'not ok'], 'option "version" must be'],
+  ])('%j exits 2 with a clear message', (args, message) => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public'));
+    const result = run(args, dir);
+    expect(result.status).toBe(2);
+    expect(result.stderr + result.stdout).toContain(message);
+    if (args.length > 0) expect(result.stderr).toMatch(/Run "static-hash( manifest| url)? --help" for usage\.\n$/);
+    expect(fs.existsSync(path.join(dir, 'static-manifest.json'))).toBe(false);
+  });
+});
