@@ -7,6 +7,14 @@ type XXHashApi = Awaited<ReturnType<typeof xxhash>>;
 /** Read size, and the size up to which a file is hashed in one call. 1 MiB reads measured ~4x faster than 64 KiB ones. */
 export const CHUNK_SIZE = 1024 * 1024;
 
+/**
+ * How files are opened for hashing and reading. O_NOFOLLOW: callers pass a real path, so a symlink
+ * swapped in since is refused, not followed. O_NONBLOCK: opening a FIFO (named pipe) under a root
+ * would otherwise block until some writer appears, hanging a synchronous render forever; with it the
+ * open returns at once and the fstat check then refuses the FIFO. It changes nothing for regular files.
+ */
+export const SAFE_OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
 let api: XXHashApi | undefined;
 let loading: Promise<XXHashApi> | undefined;
 // One buffer for every digest: digests are synchronous, so no two ever use it at once.
@@ -37,8 +45,7 @@ export function digestBytes(bytes: Uint8Array): string {
 export function digestFile(file: string, reference: string): string | undefined {
   let fd: number;
   try {
-    // O_NOFOLLOW: the caller passes a real path; a symlink swapped in since is refused, not followed.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(file, SAFE_OPEN_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

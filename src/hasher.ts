@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { digestFile, loadDigester } from './digest.js';
+import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
@@ -176,17 +176,33 @@ export class StaticHasher {
     const parsed = parseReference(reference);
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return undefined;
-    try {
-      return await fs.promises.readFile(resolved.file);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'EISDIR') {
-        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory`, { reference, file: resolved.file });
-      }
+    const fail = (error: unknown): never => {
       throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
         reference, file: resolved.file, cause: error,
       });
+    };
+    let handle: fs.promises.FileHandle;
+    try {
+      // The same flags as hashing: no symlink swapped in since resolution, no hang on a FIFO.
+      handle = await fs.promises.open(resolved.file, SAFE_OPEN_FLAGS);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (code === 'ELOOP') {
+        throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file: resolved.file });
+      }
+      return fail(error);
+    }
+    try {
+      if (!(await handle.stat()).isFile()) {
+        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, { reference, file: resolved.file });
+      }
+      return await handle.readFile();
+    } catch (error) {
+      if (error instanceof StaticHashError) throw error;
+      return fail(error);
+    } finally {
+      await handle.close();
     }
   }
 
