@@ -375,6 +375,9 @@ export class StaticHasher {
   }
 
   #onStoreState(state: GenerationState): void {
+    // Back in touch with no new generation: hashes cached before the outage may predate what was
+    // served fresh during it, so they go; URLs must not flip back to older content.
+    if (state.fresh && !this.#storeFresh) this.#hashes.clear();
     this.#storeFresh = state.fresh;
     this.#updateBypass();
     this.#onGeneration(state.generation);

@@ -227,7 +227,7 @@ function normalizeRoots(options: StaticHasherOptions): NormalizedRoot[] {
   if (options.roots !== undefined && options.root !== undefined) {
     fail('roots', 'given alone: "root" and "roots" are exclusive', options.roots);
   }
-  if (options.roots === undefined) return [normalizeRoot(options.root ?? DEFAULTS.root, '', 'root')];
+  if (options.roots === undefined) return [normalizeRoot(options.root === undefined ? DEFAULTS.root : options.root, '', 'root')];
   if (!Array.isArray(options.roots) || options.roots.length === 0) {
     fail('roots', 'a non-empty array of { dir, prefix? }', options.roots);
   }
@@ -295,14 +295,15 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
   rejectUnknownKeys(input, OPTION_NAMES);
   const options: StaticHasherOptions = input;
 
-  const cache = options.cache ?? {};
+  // `=== undefined`, not `??`: an explicit null is a wrong value, reported like any other.
+  const cache = options.cache === undefined ? {} : options.cache;
   if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries }', cache);
   rejectUnknownKeys(cache, ['maxEntries'], 'cache option');
 
-  const param = options.param ?? DEFAULTS.param;
+  const param = options.param === undefined ? DEFAULTS.param : options.param;
   if (typeof param !== 'string' || !PARAM_SAFE.test(param)) fail('param', 'a string of letters, digits, "-", "_", ".", "~" (or "")', param);
 
-  const logger: Logger = options.logger ?? console;
+  const logger: Logger = options.logger === undefined ? console : options.logger;
   if (typeof logger !== 'object' || logger === null || typeof (logger as Partial<Logger>).warn !== 'function') {
     fail('logger', 'an object with a warn(message) method', logger);
   }
