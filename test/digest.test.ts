@@ -73,7 +73,7 @@ describe('digestFile()', () => {
   it('gives different hashes for files differing only in their last byte past the first chunk', () => {
     const bytes = bytesOf(2 * CHUNK_SIZE + 10, 9);
     const first = digestFile(fixture.write('a.bin', bytes), 'a.bin');
-    bytes[bytes.length - 1] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
     expect(digestFile(fixture.write('b.bin', bytes), 'b.bin')).not.toBe(first);
   });
 

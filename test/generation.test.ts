@@ -75,7 +75,8 @@ describe('MemoryGenerationStore', () => {
   });
 
   it('subscribe() returns an unsubscribe function', () => {
-    expect(typeof new MemoryGenerationStore().subscribe(() => {})).toBe('function');
+    const store: GenerationStore = new MemoryGenerationStore();
+    expect(typeof store.subscribe(() => {})).toBe('function');
   });
 
   it('is the store a hasher uses by default, one per hasher', async () => {
