@@ -239,11 +239,14 @@ export class StaticHasher {
    */
   async warm(): Promise<WarmResult> {
     const generation = this.#generation;
+    const { roots } = this.options;
     let files = 0;
-    for (const root of this.options.roots) {
-      const pending = [root.realDir];
+    let visited = 0;
+    for (const [index, root] of roots.entries()) {
+      // [real directory, its reference prefix ending in '/' or '']
+      const pending: Array<[string, string]> = [[root.realDir, root.prefix]];
       while (pending.length > 0) {
-        const dir = pending.pop()!;
+        const [dir, prefix] = pending.pop()!;
         let entries: fs.Dirent[];
         try {
           entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -251,27 +254,42 @@ export class StaticHasher {
           continue; // removed while walking
         }
         for (const entry of entries) {
-          const full = path.join(dir, entry.name);
+          const full = dir + path.sep + entry.name;
+          const reference = prefix + entry.name;
           // Symlinked directories are not descended into (they could loop); symlinked files are
           // hashed if their target stays inside the root, as for any lookup.
           if (entry.isDirectory()) {
-            pending.push(full);
+            pending.push([full, `${reference}/`]);
             continue;
           }
           if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-          const reference = root.prefix + path.relative(root.realDir, full).split(path.sep).join('/');
-          if (/[?#\\]/.test(reference)) continue;
+          if (reference.includes('?') || reference.includes('#') || reference.includes('\\')) continue;
+          // The walk starts at the root's real path and never follows a symlinked directory, so a
+          // plain file's path here is already its real path inside the root: the realpath call
+          // (a syscall per path component, most of warm()'s overhead over bare reading) is skipped,
+          // unless an earlier root (longer or equal prefix) could claim the reference first.
+          const known = entry.isFile() && !this.#claimedEarlier(reference, index) ? full : undefined;
           try {
-            if (this.#lookup(reference).hash !== undefined) files++;
+            if (this.#lookup(reference, known).hash !== undefined) files++;
           } catch (error) {
             if (!(error instanceof StaticHashError)) throw error;
           }
           // Let other work run now and then while warming a large tree.
-          if (files % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+          if (++visited % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
         }
       }
     }
     return { files, generation };
+  }
+
+  /** Whether a root before `index` (searched first) has a prefix matching `reference`. */
+  #claimedEarlier(reference: string, index: number): boolean {
+    const { roots } = this.options;
+    for (let earlier = 0; earlier < index; earlier++) {
+      const { prefix } = roots[earlier]!;
+      if (prefix === '' || reference.startsWith(prefix)) return true;
+    }
+    return false;
   }
 
   /** Counters and state, for health checks and tests. */
@@ -298,13 +316,14 @@ export class StaticHasher {
     await this.#store.close?.();
   }
 
-  #lookup(reference: string): Lookup {
+  /** `knownFile`: the file's real path inside its root, when the caller already knows it (warm()). */
+  #lookup(reference: string, knownFile?: string): Lookup {
     // Read the generation once, first: a hash computed from content that changes mid-read is stored
     // under the generation that was current before the change, never under a later one.
     const generation = this.#generation;
     const parsed = parseReference(reference);
     const cacheable = !this.#bypass;
-    const hash = this.#cachedHash(parsed, reference, generation);
+    const hash = this.#cachedHash(parsed, reference, generation, knownFile);
     const found = hash === MISSING ? undefined : hash;
     if (found === undefined) this.#onMissing(parsed, reference, generation);
     const url = this.#formatUrl(parsed, found);
@@ -317,13 +336,13 @@ export class StaticHasher {
   }
 
   /** The hash of a parsed reference under `generation`, from the LRU or computed and stored there. */
-  #cachedHash(parsed: ParsedReference, reference: string, generation: number): string {
+  #cachedHash(parsed: ParsedReference, reference: string, generation: number, knownFile?: string): string {
     const cacheable = !this.#bypass;
     const key = `${generation}:${parsed.path}`;
     let hash = cacheable ? this.#hashes.get(key) : undefined;
     if (hash === undefined) {
       this.#misses++;
-      hash = this.#hashFile(parsed, reference);
+      hash = this.#hashFile(parsed, reference, knownFile);
       if (cacheable && generation === this.#generation) this.#hashes.set(key, hash);
     } else {
       this.#hits++;
@@ -332,10 +351,14 @@ export class StaticHasher {
   }
 
   /** The first `hashLength` hex characters of the file's digest, or MISSING. */
-  #hashFile(parsed: ParsedReference, reference: string): string {
-    const resolved = resolveFile(parsed.path, this.options.roots, reference);
-    if (resolved === undefined) return MISSING;
-    return digestFile(resolved.file, reference)?.slice(0, this.options.hashLength) ?? MISSING;
+  #hashFile(parsed: ParsedReference, reference: string, knownFile?: string): string {
+    let file = knownFile;
+    if (file === undefined) {
+      const resolved = resolveFile(parsed.path, this.options.roots, reference);
+      if (resolved === undefined) return MISSING;
+      file = resolved.file;
+    }
+    return digestFile(file, reference)?.slice(0, this.options.hashLength) ?? MISSING;
   }
 
   #formatUrl(parsed: ParsedReference, hash: string | undefined): string {

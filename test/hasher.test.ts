@@ -543,6 +543,22 @@ describe('warm()', () => {
     }
   });
 
+  it('stores for each reference the file url() would pick when roots overlap (longest prefix first)', async () => {
+    const vendor = makeFixture({ 'x.js': 'vendor x' });
+    try {
+      fixture.write('vendor/x.js', 'shadowed by the vendor root');
+      fixture.write('vendor/y.js', 'only in the main root');
+      const hasher = await hasherFor({ roots: [{ dir: fixture.dir }, { dir: vendor.dir, prefix: 'vendor/' }] });
+      await hasher.warm();
+      const { misses } = hasher.stats();
+      expect(hasher.hash('vendor/x.js')).toBe(expectedHash('vendor x'));
+      expect(hasher.hash('vendor/y.js')).toBe(expectedHash('only in the main root'));
+      expect(hasher.stats().misses).toBe(misses);
+    } finally {
+      vendor.cleanup();
+    }
+  });
+
   it('skips symlinks that leave the root and does not descend into symlinked directories', async () => {
     const outside = makeFixture({ 'secret.txt': 'secret', 'd/f.txt': 'f' });
     try {
