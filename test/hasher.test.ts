@@ -543,19 +543,20 @@ describe('warm()', () => {
     }
   });
 
-  it('stores for each reference the file url() would pick when roots overlap (longest prefix first)', async () => {
-    const vendor = makeFixture({ 'x.js': 'vendor x' });
+  it('stores for each reference the file url() would pick when roots overlap, even after evictions', async () => {
+    // The vendor root is walked first (longest prefix); with 2 entries its x.js is evicted by the
+    // sub/ files before the main root's own vendor/x.js comes up, which must not take its place.
+    const vendor = makeFixture({ 'x.js': 'vendor x', 'sub/z.js': 'z', 'sub/w.js': 'w' });
+    const main = makeFixture({ 'vendor/x.js': 'shadowed by the vendor root', 'vendor/y.js': 'only in the main root' });
     try {
-      fixture.write('vendor/x.js', 'shadowed by the vendor root');
-      fixture.write('vendor/y.js', 'only in the main root');
-      const hasher = await hasherFor({ roots: [{ dir: fixture.dir }, { dir: vendor.dir, prefix: 'vendor/' }] });
+      const hasher = await hasherFor({ roots: [{ dir: main.dir }, { dir: vendor.dir, prefix: 'vendor/' }], cache: { maxEntries: 2 } });
       await hasher.warm();
-      const { misses } = hasher.stats();
       expect(hasher.hash('vendor/x.js')).toBe(expectedHash('vendor x'));
+      expect(hasher.url('vendor/x.js')).toBe(`/static/vendor/x.js?v=${expectedHash('vendor x')}`);
       expect(hasher.hash('vendor/y.js')).toBe(expectedHash('only in the main root'));
-      expect(hasher.stats().misses).toBe(misses);
     } finally {
       vendor.cleanup();
+      main.cleanup();
     }
   });
 
