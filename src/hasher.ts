@@ -270,7 +270,9 @@ export class StaticHasher {
           // unless an earlier root (longer or equal prefix) could claim the reference first.
           const known = entry.isFile() && !this.#claimedEarlier(reference, index) ? full : undefined;
           try {
-            if (this.#lookup(reference, known).hash !== undefined) files++;
+            // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
+            // use, so warming costs little more than reading the files.
+            if (this.#cachedHash(parseReference(reference), reference, generation, known) !== MISSING) files++;
           } catch (error) {
             if (!(error instanceof StaticHashError)) throw error;
           }
@@ -316,14 +318,13 @@ export class StaticHasher {
     await this.#store.close?.();
   }
 
-  /** `knownFile`: the file's real path inside its root, when the caller already knows it (warm()). */
-  #lookup(reference: string, knownFile?: string): Lookup {
+  #lookup(reference: string): Lookup {
     // Read the generation once, first: a hash computed from content that changes mid-read is stored
     // under the generation that was current before the change, never under a later one.
     const generation = this.#generation;
     const parsed = parseReference(reference);
     const cacheable = !this.#bypass;
-    const hash = this.#cachedHash(parsed, reference, generation, knownFile);
+    const hash = this.#cachedHash(parsed, reference, generation);
     const found = hash === MISSING ? undefined : hash;
     if (found === undefined) this.#onMissing(parsed, reference, generation);
     const url = this.#formatUrl(parsed, found);
@@ -335,7 +336,10 @@ export class StaticHasher {
     return { url, hash: found };
   }
 
-  /** The hash of a parsed reference under `generation`, from the LRU or computed and stored there. */
+  /**
+   * The hash of a parsed reference under `generation`, from the LRU or computed and stored there.
+   * `knownFile`: the file's real path inside its root, when the caller already knows it (warm()).
+   */
   #cachedHash(parsed: ParsedReference, reference: string, generation: number, knownFile?: string): string {
     const cacheable = !this.#bypass;
     const key = `${generation}:${parsed.path}`;
