@@ -2,8 +2,9 @@
 //   1. cached url() vs a Map.get plus string concatenation                     target <= 2x
 //   2. cold warm() over 2,000 files (~80 MiB) vs readFileSync + h64Raw of each  target <= 1.5x
 //   3. hash() of a 1 GiB file vs a bare 1 MiB readSync loop into create64()     target <= 1.2x, RSS growth < 64 MiB
-// Subject and floor run alternately, several rounds, and medians are compared, so neither gets the
-// warmer page cache, JIT or CPU share (the machine is shared) more often than the other.
+// Subject and floor run alternately (which goes first alternates too), several rounds, and medians
+// are compared, so neither gets the warmer page cache, JIT or CPU share (the machine is shared) more
+// often than the other. BENCH_VERBOSE=1 prints every run of the 1 GiB part.
 import fs from 'node:fs';
 import path from 'node:path';
 import xxhash from 'xxhash-wasm';
@@ -68,8 +69,9 @@ async function benchCachedUrl() {
     const subjectTimes = [];
     const floorTimes = [];
     for (let round = 0; round < 9; round++) {
-      floorTimes.push(floor());
+      if (round % 2 === 0) floorTimes.push(floor());
       subjectTimes.push(subject());
+      if (round % 2 === 1) floorTimes.push(floor());
     }
     const { hits, misses } = hasher.stats();
     if (misses !== references.length) throw new Error(`expected only the first lookups to miss, got ${misses} misses`);
@@ -118,8 +120,10 @@ async function benchWarm() {
     const subjectTimes = [];
     const floorTimes = [];
     for (let round = 0; round < 11; round++) {
-      floorTimes.push(floor());
+      // Which side goes first alternates, so neither always follows the other's cache and heap effects.
+      if (round % 2 === 0) floorTimes.push(floor());
       subjectTimes.push(await subject());
+      if (round % 2 === 1) floorTimes.push(floor());
     }
     report({
       name: `cold warm() (${tree.files.length} files, ${(tree.bytes / MIB).toFixed(0)} MiB, median of 11)`,
@@ -181,8 +185,9 @@ async function benchLargeFile() {
     for (let round = 0; round < 11; round++) {
       // No forced gc() here either (see warm()). The RSS figure needs none: resetting the peak makes
       // it the current RSS, and growth is measured from there.
-      floorRuns.push(floor());
+      if (round % 2 === 0) floorRuns.push(floor());
       subjectRuns.push(subject());
+      if (round % 2 === 1) floorRuns.push(floor());
     }
     if (subjectRuns.some((run) => run.digest !== floorRuns[0].digest)) throw new Error('hash() and the bare loop disagree');
     if (process.env.BENCH_VERBOSE) console.log('floor', floorRuns.map((r) => r.ms.toFixed(0)).join(' '), '| subject', subjectRuns.map((r) => r.ms.toFixed(0)).join(' '));
