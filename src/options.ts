@@ -210,7 +210,7 @@ function normalizePrefix(prefix: unknown, option: string): string {
   return trimmed;
 }
 
-function normalizeRoot(dir: unknown, prefix: unknown, option: string): NormalizedRoot {
+function normalizeRoot(dir: unknown, prefix: unknown, option: string, prefixOption = `${option}.prefix`): NormalizedRoot {
   if (typeof dir !== 'string' || dir === '') fail(option, 'a directory path (non-empty string)', dir);
   const absolute = path.resolve(dir);
   let realDir: string;
@@ -220,7 +220,7 @@ function normalizeRoot(dir: unknown, prefix: unknown, option: string): Normalize
     fail(option, `an existing directory (resolved to ${absolute})`, dir);
   }
   if (!fs.statSync(realDir).isDirectory()) fail(option, `a directory, not a file (${absolute})`, dir);
-  return { dir: absolute, realDir, prefix: normalizePrefix(prefix, `${option}.prefix`) };
+  return { dir: absolute, realDir, prefix: normalizePrefix(prefix, prefixOption) };
 }
 
 function normalizeRoots(options: StaticHasherOptions): NormalizedRoot[] {
@@ -235,7 +235,7 @@ function normalizeRoots(options: StaticHasherOptions): NormalizedRoot[] {
     const option = `roots[${index}]`;
     if (!isPlainObject(entry)) fail(option, 'an object { dir, prefix? }', entry);
     rejectUnknownKeys(entry, ['dir', 'prefix'], `${option} key`);
-    return normalizeRoot(entry.dir, entry.prefix, `${option}.dir`);
+    return normalizeRoot(entry.dir, entry.prefix, `${option}.dir`, `${option}.prefix`);
   });
   // Array.prototype.sort is stable: roots with equal prefixes keep the caller's order.
   return roots.sort((a, b) => b.prefix.length - a.prefix.length);
