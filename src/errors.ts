@@ -75,8 +75,7 @@ export class StaticHashError extends Error {
 export function describeValue(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = JSON.stringify(value);
-  else if (value === null) text = 'null';
-  else if (value === undefined) text = 'undefined';
+  else if (value === null || value === undefined) text = String(value);
   else if (typeof value === 'function') text = 'a function';
   else if (Array.isArray(value)) text = 'an array';
   else if (typeof value === 'object') text = 'an object';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { StylesheetRewriter, isStylesheet } from './css.js';
-import { digestFile, loadDigester } from './digest.js';
+import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
@@ -290,11 +290,14 @@ export class StaticHasher {
    */
   async warm(): Promise<WarmResult> {
     const generation = this.#generation;
+    const { roots } = this.options;
     let files = 0;
-    for (const root of this.options.roots) {
-      const pending = [root.realDir];
+    let visited = 0;
+    for (const [index, root] of roots.entries()) {
+      // [real directory, its reference prefix ending in '/' or '']
+      const pending: Array<[string, string]> = [[root.realDir, root.prefix]];
       while (pending.length > 0) {
-        const dir = pending.pop()!;
+        const [dir, prefix] = pending.pop()!;
         let entries: fs.Dirent[];
         try {
           entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -302,27 +305,44 @@ export class StaticHasher {
           continue; // removed while walking
         }
         for (const entry of entries) {
-          const full = path.join(dir, entry.name);
+          const full = dir + path.sep + entry.name;
+          const reference = prefix + entry.name;
           // Symlinked directories are not descended into (they could loop); symlinked files are
           // hashed if their target stays inside the root, as for any lookup.
           if (entry.isDirectory()) {
-            pending.push(full);
+            pending.push([full, `${reference}/`]);
             continue;
           }
           if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-          const reference = root.prefix + path.relative(root.realDir, full).split(path.sep).join('/');
-          if (/[?#\\]/.test(reference)) continue;
+          if (reference.includes('?') || reference.includes('#') || reference.includes('\\')) continue;
+          // The walk starts at the root's real path and never follows a symlinked directory, so a
+          // plain file's path here is already its real path inside the root: the realpath call
+          // (a syscall per path component, most of warm()'s overhead over bare reading) is skipped,
+          // unless an earlier root (longer or equal prefix) could claim the reference first.
+          const known = entry.isFile() && !this.#claimedEarlier(reference, index) ? full : undefined;
           try {
-            if (this.#lookup(reference).hash !== undefined) files++;
+            // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
+            // use, so warming costs little more than reading the files.
+            if (this.#cachedHash(parseReference(reference), reference, generation, known) !== MISSING) files++;
           } catch (error) {
             if (!(error instanceof StaticHashError)) throw error;
           }
           // Let other work run now and then while warming a large tree.
-          if (files % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+          if (++visited % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
         }
       }
     }
     return { files, generation };
+  }
+
+  /** Whether a root before `index` (searched first) has a prefix matching `reference`. */
+  #claimedEarlier(reference: string, index: number): boolean {
+    const { roots } = this.options;
+    for (let earlier = 0; earlier < index; earlier++) {
+      const { prefix } = roots[earlier]!;
+      if (prefix === '' || reference.startsWith(prefix)) return true;
+    }
+    return false;
   }
 
   /** Counters and state, for health checks and tests. */
@@ -370,14 +390,17 @@ export class StaticHasher {
     return { url, hash: found };
   }
 
-  /** The hash of a parsed reference under `generation`, from the LRU or computed and stored there. */
-  #cachedHash(parsed: ParsedReference, reference: string, generation: number): string {
+  /**
+   * The hash of a parsed reference under `generation`, from the LRU or computed and stored there.
+   * `knownFile`: the file's real path inside its root, when the caller already knows it (warm()).
+   */
+  #cachedHash(parsed: ParsedReference, reference: string, generation: number, knownFile?: string): string {
     const cacheable = !this.#bypass;
     const key = `${generation}:${parsed.path}`;
     let hash = cacheable ? this.#hashes.get(key) : undefined;
     if (hash === undefined) {
       this.#misses++;
-      hash = this.#hashFile(parsed, reference, generation);
+      hash = this.#hashFile(parsed, reference, generation, knownFile);
       if (cacheable && generation === this.#generation) this.#hashes.set(key, hash);
     } else {
       this.#hits++;
@@ -386,7 +409,7 @@ export class StaticHasher {
   }
 
   /** The first `hashLength` hex characters of the file's digest (or the version, or the manifest's hash), or MISSING. */
-  #hashFile(parsed: ParsedReference, reference: string, generation: number): string {
+  #hashFile(parsed: ParsedReference, reference: string, generation: number, knownFile?: string): string {
     // A release version or a manifest answers without touching the disk.
     if (this.options.version !== undefined) return this.options.version;
     if (this.#manifest !== undefined) {
@@ -396,11 +419,16 @@ export class StaticHasher {
     }
     // The digest streams the same bytes #coveredBytes returns, without holding a large file in
     // memory; stylesheets are hashed over their rewritten text, which #coveredBytes returns for them.
-    const resolved = resolveFile(parsed.path, this.options.roots, reference);
-    if (resolved === undefined) return MISSING;
+    // warm() passes the real path it already walked to, sparing a realpath per file.
+    let file = knownFile;
+    if (file === undefined) {
+      const resolved = resolveFile(parsed.path, this.options.roots, reference);
+      if (resolved === undefined) return MISSING;
+      file = resolved.file;
+    }
     const digest = this.#stylesheets !== undefined && isStylesheet(parsed.path)
-      ? this.#stylesheets.hash(parsed.path, resolved.file, generation)
-      : digestFile(resolved.file, reference);
+      ? this.#stylesheets.hash(parsed.path, file, generation)
+      : digestFile(file, reference);
     return digest?.slice(0, this.options.hashLength) ?? MISSING;
   }
 
@@ -427,17 +455,34 @@ export class StaticHasher {
     if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
       return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
     }
+    let fd: number;
     try {
-      return fs.readFileSync(resolved.file);
+      // The same flags as hashing: no symlink swapped in since resolution, no hang on a FIFO.
+      fd = fs.openSync(resolved.file, SAFE_OPEN_FLAGS);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'EISDIR') {
-        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory`, { reference, file: resolved.file });
+      if (code === 'ELOOP') {
+        throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file: resolved.file });
       }
       throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
         reference, file: resolved.file, cause: error,
       });
+    }
+    try {
+      if (!fs.fstatSync(fd).isFile()) {
+        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
+          reference, file: resolved.file,
+        });
+      }
+      return fs.readFileSync(fd);
+    } catch (error) {
+      if (error instanceof StaticHashError) throw error;
+      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+        reference, file: resolved.file, cause: error,
+      });
+    } finally {
+      fs.closeSync(fd);
     }
   }
 

@@ -279,7 +279,7 @@ function normalizePrefix(prefix: unknown, option: string): string {
   return trimmed;
 }
 
-function normalizeRoot(dir: unknown, prefix: unknown, option: string): NormalizedRoot {
+function normalizeRoot(dir: unknown, prefix: unknown, option: string, prefixOption = `${option}.prefix`): NormalizedRoot {
   if (typeof dir !== 'string' || dir === '') fail(option, 'a directory path (non-empty string)', dir);
   const absolute = path.resolve(dir);
   let realDir: string;
@@ -289,14 +289,14 @@ function normalizeRoot(dir: unknown, prefix: unknown, option: string): Normalize
     fail(option, `an existing directory (resolved to ${absolute})`, dir);
   }
   if (!fs.statSync(realDir).isDirectory()) fail(option, `a directory, not a file (${absolute})`, dir);
-  return { dir: absolute, realDir, prefix: normalizePrefix(prefix, `${option}.prefix`) };
+  return { dir: absolute, realDir, prefix: normalizePrefix(prefix, prefixOption) };
 }
 
 function normalizeRoots(options: StaticHasherOptions): NormalizedRoot[] {
   if (options.roots !== undefined && options.root !== undefined) {
     fail('roots', 'given alone: "root" and "roots" are exclusive', options.roots);
   }
-  if (options.roots === undefined) return [normalizeRoot(options.root ?? DEFAULTS.root, '', 'root')];
+  if (options.roots === undefined) return [normalizeRoot(options.root === undefined ? DEFAULTS.root : options.root, '', 'root')];
   if (!Array.isArray(options.roots) || options.roots.length === 0) {
     fail('roots', 'a non-empty array of { dir, prefix? }', options.roots);
   }
@@ -304,7 +304,7 @@ function normalizeRoots(options: StaticHasherOptions): NormalizedRoot[] {
     const option = `roots[${index}]`;
     if (!isPlainObject(entry)) fail(option, 'an object { dir, prefix? }', entry);
     rejectUnknownKeys(entry, ['dir', 'prefix'], `${option} key`);
-    return normalizeRoot(entry.dir, entry.prefix, `${option}.dir`);
+    return normalizeRoot(entry.dir, entry.prefix, `${option}.dir`, `${option}.prefix`);
   });
   // Array.prototype.sort is stable: roots with equal prefixes keep the caller's order.
   return roots.sort((a, b) => b.prefix.length - a.prefix.length);
@@ -405,14 +405,15 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
   rejectUnknownKeys(input, OPTION_NAMES);
   const options: StaticHasherOptions = input;
 
-  const cache = options.cache ?? {};
+  // `=== undefined`, not `??`: an explicit null is a wrong value, reported like any other.
+  const cache = options.cache === undefined ? {} : options.cache;
   if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries }', cache);
   rejectUnknownKeys(cache, ['maxEntries'], 'cache option');
 
-  const param = options.param ?? DEFAULTS.param;
+  const param = options.param === undefined ? DEFAULTS.param : options.param;
   if (typeof param !== 'string' || !PARAM_SAFE.test(param)) fail('param', 'a string of letters, digits, "-", "_", ".", "~" (or "")', param);
 
-  const logger: Logger = options.logger ?? console;
+  const logger: Logger = options.logger === undefined ? console : options.logger;
   if (typeof logger !== 'object' || logger === null || typeof (logger as Partial<Logger>).warn !== 'function') {
     fail('logger', 'an object with a warn(message) method', logger);
   }

@@ -25,6 +25,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // '..' and, for Windows and some servers, '..' followed by dots or spaces, which they strip.
 const DOT_DOT = /^\.\.[. ]*$/;
 const NON_ASCII = /[^\u0000-\u007f]/;
+// Slash look-alikes that NFKC leaves alone but Windows "best fit" code-page conversion and some
+// proxies turn into '/' or '\': division slash, fraction slash, big solidus, big reverse solidus, set minus.
+const SLASH_LOOK_ALIKE = /[\u2215\u2044\u29f8\u29f9\u2216]/;
 
 /**
  * Splits and validates a reference without touching the disk. `?` starts the query and `#` the
@@ -73,10 +76,13 @@ export function parseReference(reference: unknown): ParsedReference {
     if (DOT_DOT.test(segment)) unsafe(reference, '".." segments could leave the root');
     if (kept.length === 0 && segment.includes(':')) unsafe(reference, 'a colon in the first segment reads as a scheme or drive');
     if (NON_ASCII.test(segment)) {
-      // Look-alikes such as U+FF0E (fullwidth full stop) or U+2215 (division slash) become '.' and '/'
-      // under NFKC, which some servers and filesystems apply: refuse what would then traverse.
+      // Look-alikes such as U+FF0E (fullwidth full stop), U+2025 (two dot leader) or U+FF0F (fullwidth
+      // solidus) become '.', '..' and '/' under NFKC, which some servers and filesystems apply; the
+      // slash look-alikes NFKC keeps are listed apart. Refuse what could then traverse.
       const folded = segment.normalize('NFKC');
-      if (DOT_DOT.test(folded) || /[/\\]/.test(folded)) unsafe(reference, 'Unicode look-alikes of ".." or "/" are refused');
+      if (DOT_DOT.test(folded) || /[/\\]/.test(folded) || SLASH_LOOK_ALIKE.test(segment)) {
+        unsafe(reference, 'Unicode look-alikes of ".." or "/" are refused');
+      }
     }
     kept.push(segment);
   }

@@ -17,7 +17,8 @@ const QUERY_UNSAFE = /[^A-Za-z0-9\-._~!$&*+,;=:@/?%]|%(?![0-9A-Fa-f]{2})/gu;
 
 /** Encodes a query or fragment written in a reference, keeping its separators. */
 export function encodeQueryPart(text: string): string {
-  return text.replace(QUERY_UNSAFE, (character) => encodeURIComponent(character));
+  // encodeSegment, not encodeURIComponent: the latter leaves ' ( ) as they are.
+  return text.replace(QUERY_UNSAFE, encodeSegment);
 }
 
 /** 'js/app.js' + 'H' -> 'js/app.H.js'; 'LICENSE' -> 'LICENSE.H'; '.env' -> '.env.H'. */

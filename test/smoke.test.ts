@@ -6,14 +6,18 @@ import { createStaticHasher } from '../src/index';
 describe('createStaticHasher()', () => {
   it('gives a URL that changes with the content after invalidate()', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-'));
-    fs.writeFileSync(path.join(root, 'app.js'), 'one');
-    const hasher = await createStaticHasher({ root });
-    const first = hasher.url('app.js');
-    expect(first).toMatch(/^\/static\/app\.js\?v=[0-9a-f]{12}$/);
-    fs.writeFileSync(path.join(root, 'app.js'), 'two');
-    expect(hasher.url('app.js')).toBe(first);
-    hasher.invalidate();
-    expect(hasher.url('app.js')).not.toBe(first);
-    await hasher.close();
+    try {
+      fs.writeFileSync(path.join(root, 'app.js'), 'one');
+      const hasher = await createStaticHasher({ root });
+      const first = hasher.url('app.js');
+      expect(first).toMatch(/^\/static\/app\.js\?v=[0-9a-f]{12}$/);
+      fs.writeFileSync(path.join(root, 'app.js'), 'two');
+      expect(hasher.url('app.js')).toBe(first);
+      hasher.invalidate();
+      expect(hasher.url('app.js')).not.toBe(first);
+      await hasher.close();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,218 @@
+// Core benchmarks (`npm run bench core`), each against a floor measured in the same run:
+//   1. cached url() vs a Map.get plus string concatenation                     target <= 2x
+//   2. cold warm() over 2,000 files (~80 MiB) vs readFileSync + h64Raw of each  target <= 1.5x
+//   3. hash() of a 1 GiB file vs a bare 1 MiB readSync loop into create64()     target <= 1.2x, RSS growth < 64 MiB
+// Subject and floor run alternately (which goes first alternates too), several rounds, and medians
+// are compared, so neither gets the warmer page cache, JIT or CPU share (the machine is shared) more
+// often than the other. BENCH_VERBOSE=1 prints every run of the 1 GiB part.
+import fs from 'node:fs';
+import path from 'node:path';
+import xxhash from 'xxhash-wasm';
+import { createStaticHasher } from '../dist/esm/src/index.js';
+import { median, report } from './report.mjs';
+import { generateTree, makeBenchDir, removeBenchDir } from './tree.mjs';
+
+const MIB = 1024 * 1024;
+const xx = await xxhash();
+const silent = { warn() {} };
+
+/** Peak resident set size since the last reset, in bytes (Linux /proc). */
+function peakRss() {
+  const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+/** Resets the peak RSS counter to the current RSS (Linux >= 4.0); false where that is not allowed. */
+function resetPeakRss() {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- 1. cached url() -------------------------------------------------------------------------------
+async function benchCachedUrl() {
+  const dir = makeBenchDir('url');
+  try {
+    const references = [];
+    for (let index = 0; index < 64; index++) {
+      const reference = `js/module-${index}.js`;
+      fs.mkdirSync(path.join(dir, 'js'), { recursive: true });
+      fs.writeFileSync(path.join(dir, reference), `export const n = ${index};`);
+      references.push(reference);
+    }
+    const hasher = await createStaticHasher({ root: dir, logger: silent });
+    // The floor: what any cache of finished parts must at least do per call.
+    const map = new Map(references.map((reference) => [reference, `/static/${reference}`]));
+    const version = `?v=${hasher.hash(references[0])}`;
+    for (const reference of references) hasher.url(reference);
+
+    const iterations = 2_000_000;
+    const mask = references.length - 1;
+    const subject = () => {
+      let total = 0;
+      const started = process.hrtime.bigint();
+      for (let index = 0; index < iterations; index++) total += hasher.url(references[index & mask]).length;
+      const elapsed = Number(process.hrtime.bigint() - started);
+      if (total === 0) throw new Error('unreachable');
+      return elapsed / iterations;
+    };
+    const floor = () => {
+      let total = 0;
+      const started = process.hrtime.bigint();
+      for (let index = 0; index < iterations; index++) total += (map.get(references[index & mask]) + version).length;
+      const elapsed = Number(process.hrtime.bigint() - started);
+      if (total === 0) throw new Error('unreachable');
+      return elapsed / iterations;
+    };
+    const subjectTimes = [];
+    const floorTimes = [];
+    for (let round = 0; round < 9; round++) {
+      if (round % 2 === 0) floorTimes.push(floor());
+      subjectTimes.push(subject());
+      if (round % 2 === 1) floorTimes.push(floor());
+    }
+    const { hits, misses } = hasher.stats();
+    if (misses !== references.length) throw new Error(`expected only the first lookups to miss, got ${misses} misses`);
+    report({
+      name: `cached url() (${references.length} references, median of 9 x ${iterations / 1e6}M calls, ${hits} hits)`,
+      value: median(subjectTimes), floor: median(floorTimes), floorName: 'Map.get + string concatenation', unit: 'ns', target: 2,
+    });
+    await hasher.close();
+  } finally {
+    removeBenchDir(dir);
+  }
+}
+
+// --- 2. cold warm() --------------------------------------------------------------------------------
+async function benchWarm() {
+  const dir = makeBenchDir('tree');
+  try {
+    const generated = Date.now();
+    const tree = generateTree(dir);
+    console.log(`(tree: ${tree.files.length} files, ${(tree.bytes / MIB).toFixed(1)} MiB, generated in ${Date.now() - generated} ms)`);
+    const absolute = tree.files.map((file) => path.join(dir, file));
+
+    const floor = () => {
+      const started = process.hrtime.bigint();
+      let sink = 0n;
+      for (const file of absolute) sink ^= xx.h64Raw(fs.readFileSync(file));
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      if (sink === -1n) throw new Error('unreachable');
+      return elapsed;
+    };
+    const subject = async () => {
+      // A new hasher each round: nothing cached, every file walked, resolved, checked and hashed.
+      const hasher = await createStaticHasher({ root: dir, logger: silent });
+      const started = process.hrtime.bigint();
+      const result = await hasher.warm();
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      if (result.files !== tree.files.length) throw new Error(`warm() hashed ${result.files} files, expected ${tree.files.length}`);
+      await hasher.close();
+      return elapsed;
+    };
+    floor(); // one untimed pass of each, so both start with the tree in the page cache
+    await subject();
+    // No forced gc() between runs: on 2 busy cores, the background sweeping a forced GC starts
+    // (here, of the floor's 85 MiB of buffers) overlaps whatever runs next and was measured to add
+    // up to 40% to it. Each side pays for its own garbage instead.
+    const subjectTimes = [];
+    const floorTimes = [];
+    for (let round = 0; round < 11; round++) {
+      // Which side goes first alternates, so neither always follows the other's cache and heap effects.
+      if (round % 2 === 0) floorTimes.push(floor());
+      subjectTimes.push(await subject());
+      if (round % 2 === 1) floorTimes.push(floor());
+    }
+    report({
+      name: `cold warm() (${tree.files.length} files, ${(tree.bytes / MIB).toFixed(0)} MiB, median of 11)`,
+      value: median(subjectTimes), floor: median(floorTimes), floorName: 'readFileSync + h64Raw per file', unit: 'ms', target: 1.5,
+    });
+  } finally {
+    removeBenchDir(dir);
+  }
+}
+
+// --- 3. a 1 GiB file -------------------------------------------------------------------------------
+async function benchLargeFile() {
+  const dir = makeBenchDir('large');
+  try {
+    const size = 1024 * MIB;
+    const file = path.join(dir, 'huge.bin');
+    // Sparse, with real bytes written every 64 MiB: the reads still go through the kernel and every
+    // byte is hashed, without writing 1 GiB to the disk of a shared machine.
+    const fd = fs.openSync(file, 'w');
+    fs.ftruncateSync(fd, size);
+    const stamp = Buffer.from('static-hash benchmark');
+    for (let offset = 0; offset < size; offset += 64 * MIB) fs.writeSync(fd, stamp, 0, stamp.length, offset);
+    fs.closeSync(fd);
+
+    const hasher = await createStaticHasher({ root: dir, logger: silent, hashLength: 16 });
+    hasher.invalidate({ nocache: true }); // every hash() reads the whole file again
+
+    const floor = () => {
+      const started = process.hrtime.bigint();
+      const chunk = Buffer.allocUnsafe(MIB);
+      const state = xx.create64();
+      const handle = fs.openSync(file, 'r');
+      let read;
+      while ((read = fs.readSync(handle, chunk, 0, MIB, null)) > 0) state.update(read === MIB ? chunk : chunk.subarray(0, read));
+      fs.closeSync(handle);
+      const digest = state.digest().toString(16).padStart(16, '0');
+      return { ms: Number(process.hrtime.bigint() - started) / 1e6, digest };
+    };
+    const subject = () => {
+      const canReset = resetPeakRss();
+      const before = canReset ? peakRss() : process.memoryUsage().rss;
+      const started = process.hrtime.bigint();
+      const digest = hasher.hash('huge.bin');
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      return { ms, digest, rssGrowth: peakRss() - before, canReset };
+    };
+
+    // Check the meter itself: a touched 32 MiB buffer must read as about 32 MiB of growth.
+    let probeGrowth = Number.NaN;
+    if (resetPeakRss()) {
+      const before = peakRss();
+      const probe = Buffer.alloc(32 * MIB, 1);
+      probeGrowth = (peakRss() - before) / MIB;
+      if (probe[0] !== 1) throw new Error('unreachable');
+    }
+
+    const subjectRuns = [];
+    const floorRuns = [];
+    for (let round = 0; round < 11; round++) {
+      // No forced gc() here either (see warm()). The RSS figure needs none: resetting the peak makes
+      // it the current RSS, and growth is measured from there.
+      if (round % 2 === 0) floorRuns.push(floor());
+      subjectRuns.push(subject());
+      if (round % 2 === 1) floorRuns.push(floor());
+    }
+    if (subjectRuns.some((run) => run.digest !== floorRuns[0].digest)) throw new Error('hash() and the bare loop disagree');
+    if (process.env.BENCH_VERBOSE) console.log('floor', floorRuns.map((r) => r.ms.toFixed(0)).join(' '), '| subject', subjectRuns.map((r) => r.ms.toFixed(0)).join(' '));
+    const subjectMs = median(subjectRuns.map((run) => run.ms));
+    const floorMs = median(floorRuns.map((run) => run.ms));
+    report({
+      name: 'hash() of a 1 GiB file (median of 11)', value: subjectMs, floor: floorMs,
+      floorName: 'bare 1 MiB readSync loop into create64()', unit: 'ms', target: 1.2,
+    });
+    report({
+      name: 'hash() throughput', value: 1024 / (subjectMs / 1000), floor: 1024 / (floorMs / 1000),
+      floorName: 'bare loop', unit: 'MiB/s',
+    });
+    const growth = Math.max(...subjectRuns.map((run) => run.rssGrowth)) / MIB;
+    const how = subjectRuns[0].canReset ? 'peak RSS (VmHWM, reset before each run)' : 'RSS after the run (peak RSS reset not allowed here)';
+    console.log(`hash() of a 1 GiB file: ${how} growth ${growth.toFixed(1)} MiB, largest of 11 runs (target < 64 MiB: ${growth < 64 ? 'met' : 'NOT met'}; meter check: a 32 MiB buffer reads as ${probeGrowth.toFixed(1)} MiB)`);
+    await hasher.close();
+  } finally {
+    removeBenchDir(dir);
+  }
+}
+
+console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+// `node --expose-gc bench/core.bench.mjs warm,large` runs some parts only (url, warm, large), for profiling.
+const only = process.argv[2]?.split(',');
+if (!only || only.includes('url')) await benchCachedUrl();
+if (!only || only.includes('warm')) await benchWarm();
+if (!only || only.includes('large')) await benchLargeFile();

@@ -1,0 +1,170 @@
+// The package as users get it: the BUILT output (dist/, which `npm test` builds first) loaded through
+// the package's `exports` with require and with import, and the `npm pack` tarball installed into a
+// scratch project next to nunjucks and handlebars with plain `npm install`.
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import xxhash from 'xxhash-wasm';
+import { makeFixture, type Fixture } from './helpers/fixture';
+
+const repo = path.resolve(__dirname, '..');
+const packageJson = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
+  exports: Record<string, string | Record<string, Record<string, string>>>;
+};
+
+let assets: Fixture;
+let expectedUrl: string;
+
+/** Runs node with a script in `cwd` and parses the JSON it prints last. */
+function runNode(cwd: string, args: string[], script: string): Record<string, unknown> {
+  const output = execFileSync(process.execPath, [...args, '-e', script], { cwd, encoding: 'utf8', env: cleanEnv() });
+  return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+/** The environment without the npm_* variables of an enclosing `npm test`, as a user's shell would be. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const keep = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig']);
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_') || keep.has(key.toLowerCase())));
+}
+
+// Both scripts create a hasher over the assets, check the error class, and list which of the
+// template/HTTP/Redis libraries the import loaded (none may be: the core stands alone).
+const cjsScript = (root: string) => `
+const staticHash = require('static-hash');
+staticHash.createStaticHasher({ root: ${JSON.stringify(root)} }).then(async (hasher) => {
+  let code;
+  try { hasher.url('../x'); } catch (error) { code = error instanceof staticHash.StaticHashError && error.code; }
+  const loaded = Object.keys(require.cache).filter((file) => /node_modules[\\\\/](nunjucks|handlebars|express|redis|@redis)[\\\\/]/.test(file));
+  const url = hasher.url('js/app.js');
+  await hasher.close();
+  console.log(JSON.stringify({ url, code, loaded, resolved: require.resolve('static-hash') }));
+});`;
+
+const esmScript = (root: string) => `
+import { createStaticHasher, StaticHashError } from 'static-hash';
+const hasher = await createStaticHasher({ root: ${JSON.stringify(root)} });
+let code;
+try { hasher.url('../x'); } catch (error) { code = error instanceof StaticHashError && error.code; }
+const url = hasher.url('js/app.js');
+await hasher.close();
+console.log(JSON.stringify({ url, code, resolved: import.meta.resolve('static-hash') }));`;
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(repo, 'dist/cjs/src/index.js')) || !fs.existsSync(path.join(repo, 'dist/esm/src/index.js'))) {
+    // `npm test` builds first; a bare `npx jest` on a fresh clone builds here.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repo, stdio: 'inherit' });
+  }
+  assets = makeFixture({ 'js/app.js': 'console.log("packaged");' });
+  const xx = await xxhash();
+  expectedUrl = `/static/js/app.js?v=${xx.h64Raw(Buffer.from('console.log("packaged");')).toString(16).padStart(16, '0').slice(0, 12)}`;
+});
+
+afterAll(() => assets.cleanup());
+
+describe('the built output', () => {
+  let scratch: Fixture;
+  beforeAll(() => {
+    // A project whose node_modules/static-hash is this repository, as `npm link` would make it.
+    scratch = makeFixture({ 'package.json': JSON.stringify({ name: 'scratch', private: true }) });
+    fs.mkdirSync(scratch.path('node_modules'));
+    fs.symlinkSync(repo, scratch.path('node_modules/static-hash'), 'dir');
+  });
+  afterAll(() => scratch.cleanup());
+
+  it('loads with require() through the "require" export (dist/cjs), and loads no template engine', () => {
+    const result = runNode(scratch.dir, [], cjsScript(assets.dir));
+    expect(result).toEqual({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH', loaded: [], resolved: path.join(repo, 'dist/cjs/src/index.js') });
+  });
+
+  it('loads with import through the "import" export (dist/esm)', () => {
+    const result = runNode(scratch.dir, ['--input-type=module'], esmScript(assets.dir));
+    expect(result).toEqual({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH', resolved: `file://${path.join(repo, 'dist/esm/src/index.js')}` });
+  });
+
+  it('ships types first in each exports branch of the core, and the files exist', () => {
+    const core = packageJson.exports['.'] as Record<string, Record<string, string>>;
+    for (const condition of ['import', 'require']) {
+      expect(Object.keys(core[condition]!)[0]).toBe('types');
+      for (const file of Object.values(core[condition]!)) expect(fs.existsSync(path.join(repo, file))).toBe(true);
+    }
+  });
+
+  it('marks each dist folder with the module type it was compiled for', () => {
+    expect(JSON.parse(fs.readFileSync(path.join(repo, 'dist/esm/package.json'), 'utf8'))).toEqual({ type: 'module' });
+    expect(JSON.parse(fs.readFileSync(path.join(repo, 'dist/cjs/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+  });
+});
+
+describe('npm pack, then npm install in a scratch project', () => {
+  let work: string;
+  let project: string;
+  let packed: { filename: string; files: Array<{ path: string }> };
+
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-pack-'));
+    const options: ExecFileSyncOptions = { cwd: repo, encoding: 'utf8', env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] };
+    const output = execFileSync('npm', ['pack', '--json', '--pack-destination', work], options) as string;
+    packed = (JSON.parse(output) as Array<typeof packed>)[0]!;
+
+    project = path.join(work, 'project');
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    // Exactly what a user runs: no --force, no --legacy-peer-deps.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', path.join(work, packed.filename), 'nunjucks@3.2.4', 'handlebars@4.7'], {
+      ...options, cwd: project,
+    });
+  }, 300_000);
+
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('packs the built code, types, README and docs, and no tests or sources', () => {
+    const files = packed.files.map((file) => file.path);
+    expect(files).toEqual(expect.arrayContaining([
+      'package.json', 'README.md', 'dist/cjs/src/index.js', 'dist/cjs/src/index.d.ts', 'dist/cjs/package.json',
+      'dist/esm/src/index.js', 'dist/esm/src/index.d.ts', 'dist/esm/package.json',
+    ]));
+    expect(files.filter((file) => /^(test|src|bench|scripts|\.ci)\//.test(file) || file.endsWith('.tgz'))).toEqual([]);
+  });
+
+  it('installs next to nunjucks and handlebars', () => {
+    const installed = (name: string) => JSON.parse(fs.readFileSync(path.join(project, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+    expect(installed('static-hash').version).toBe(JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version);
+    expect(installed('nunjucks').version).toBe('3.2.4');
+    expect(installed('handlebars').version).toMatch(/^4\.7\./);
+    // A real copy, not a link back to this repository.
+    expect(fs.lstatSync(path.join(project, 'node_modules/static-hash')).isSymbolicLink()).toBe(false);
+  });
+
+  it('imports with require() and renders through nunjucks and handlebars', () => {
+    const script = `
+const { createStaticHasher } = require('static-hash');
+const nunjucks = require('nunjucks');
+const Handlebars = require('handlebars');
+createStaticHasher({ root: ${JSON.stringify(assets.dir)} }).then(async (hasher) => {
+  const env = new nunjucks.Environment();
+  env.addGlobal('static', (reference) => hasher.url(reference));
+  const hbs = Handlebars.create();
+  hbs.registerHelper('static', (reference) => hasher.url(reference));
+  const result = {
+    nunjucks: env.renderString('<script src="{{ static(\\'js/app.js\\') }}"></script>', {}),
+    handlebars: hbs.compile('<script src="{{static "js/app.js"}}"></script>')({}),
+    resolved: require.resolve('static-hash'),
+  };
+  await hasher.close();
+  console.log(JSON.stringify(result));
+});`;
+    const escaped = expectedUrl.replaceAll('=', '&#x3D;');
+    expect(runNode(project, [], script)).toEqual({
+      nunjucks: `<script src="${expectedUrl}"></script>`,
+      handlebars: `<script src="${escaped}"></script>`,
+      resolved: path.join(fs.realpathSync(project), 'node_modules/static-hash/dist/cjs/src/index.js'),
+    });
+  });
+
+  it('imports with import', () => {
+    const result = runNode(project, ['--input-type=module'], esmScript(assets.dir));
+    expect(result).toMatchObject({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH' });
+    expect(result.resolved).toMatch(/node_modules\/static-hash\/dist\/esm\/src\/index\.js$/);
+  });
+});
