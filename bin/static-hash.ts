@@ -26,7 +26,9 @@ Run "static-hash <command> --help" for a command's options.
 const SHAPE_HELP = `  --base-url <url>        prefix of every URL (default "/static/")
   --hash-length <n>       hex characters of the hash in URLs, 4 to 16 (default 12)
   --url-style <style>     "query" (app.js?v=HASH) or "filename" (app.HASH.js) (default "query")
-  --param <name>          query parameter of the hash; "" gives app.js?HASH (default "v")`;
+  --param <name>          query parameter of the hash; "" gives app.js?HASH (default "v")
+  --no-css                hash stylesheets as plain files (the hasher's css: false); by default their
+                          url() and @import references are rewritten and the rewritten text hashed`;
 
 const MANIFEST_HELP = `Usage: static-hash manifest [--root <dir>]... [--out <file>] [options]
 
@@ -68,6 +70,7 @@ const SHAPE_OPTIONS = {
   'hash-length': { type: 'string' },
   'url-style': { type: 'string' },
   param: { type: 'string' },
+  'no-css': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -103,6 +106,7 @@ function hasherOptions(values: ShapeValues): StaticHasherOptions {
     options.urlStyle = style;
   }
   if (values.param !== undefined) options.param = values.param;
+  if (values['no-css'] === true) options.css = false;
   return options;
 }
 

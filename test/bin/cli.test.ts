@@ -117,6 +117,21 @@ describe('static-hash manifest', () => {
     expect(fromManifest.url('d1/e1/file-1.css')).toMatch(/^https:\/\/cdn\.example\.com\/a\/d1\/e1\/file-1\.[0-9a-f]{8}\.css$/);
   });
 
+  it('records css: false with --no-css, which only a hasher with css: false accepts', async () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'public'), 10, 100);
+    fs.writeFileSync(path.join(dir, 'public/site.css'), 'body { background: url(d0/e0/file-0.js) }');
+    expect(run(['manifest', '--quiet', '--no-css'], dir).status).toBe(0);
+    const file = path.join(dir, 'static-manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(manifest.options.css).toBe(false);
+    const root = path.join(dir, 'public');
+    const live = await hasherOf({ root, css: false });
+    expect(manifest.files['site.css']).toBe(live.hash('site.css'));
+    expect((await hasherOf({ root, css: false, manifest: file })).url('site.css')).toBe(live.url('site.css'));
+    await expect(hasherOf({ root, manifest: file })).rejects.toMatchObject({ code: 'ERR_STATIC_MANIFEST' });
+  });
+
   it('shows a progress bar on a terminal, and none with --quiet', () => {
     const dir = tempDir();
     generateTree(path.join(dir, 'public'), 200, 1024);
@@ -248,11 +263,11 @@ describe('--help and bad arguments', () => {
 
   it('documents every option of each command in its --help', () => {
     const manifestHelp = run(['manifest', '--help'], tempDir()).stdout;
-    for (const flag of ['--root', '--out', '--integrity', '--base-url', '--hash-length', '--url-style', '--param', '--quiet', '--help']) {
+    for (const flag of ['--root', '--out', '--integrity', '--base-url', '--hash-length', '--url-style', '--param', '--no-css', '--quiet', '--help']) {
       expect(manifestHelp).toContain(flag);
     }
     const urlHelp = run(['url', '--help'], tempDir()).stdout;
-    for (const flag of ['--root', '--manifest', '--version', '--base-url', '--hash-length', '--url-style', '--param', '--help']) {
+    for (const flag of ['--root', '--manifest', '--version', '--base-url', '--hash-length', '--url-style', '--param', '--no-css', '--help']) {
       expect(urlHelp).toContain(flag);
     }
   });
