@@ -263,6 +263,28 @@ export function removeFilenameHash(reference: string, hashLength: number): { ref
   return { reference: directory + name.slice(0, hashDot) + name.slice(lastDot), hash };
 }
 
+/**
+ * The inverse of filename style for a release version (`version: '1.4.2'`): 'js/app.1.4.2.js' ->
+ * 'js/app.js', 'LICENSE.1.4.2' -> 'LICENSE'. A version has dots of its own, so the name is matched
+ * against the exact version rather than taken apart at dots. Undefined for any other name.
+ */
+export function removeFilenameVersion(reference: string, version: string): { reference: string; hash: string } | undefined {
+  const slash = reference.lastIndexOf('/');
+  const directory = reference.slice(0, slash + 1);
+  const name = reference.slice(slash + 1);
+  const marker = `.${version}`;
+  const lastDot = name.lastIndexOf('.');
+  if (lastDot > 0) {
+    const extension = name.slice(lastDot);
+    const stem = name.slice(0, lastDot);
+    if (stem.endsWith(marker) && stem.length > marker.length) {
+      return { reference: directory + stem.slice(0, -marker.length) + extension, hash: version };
+    }
+  }
+  if (name.endsWith(marker) && name.length > marker.length) return { reference: directory + name.slice(0, -marker.length), hash: version };
+  return undefined;
+}
+
 /** The version in a query: the last `param=value` pair, or with `param: ''` the last pair without '='. */
 function versionInQuery(query: string, param: string): string | undefined {
   let version: string | undefined;
@@ -463,7 +485,8 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
       return { resolved, version: query === undefined ? undefined : versionInQuery(query, param) };
     }
     // A real file whose name merely looks hashed was served above, as itself.
-    const unhashed = removeFilenameHash(reference, hashLength);
+    const unhashed = removeFilenameHash(reference, hashLength)
+      ?? (hasher.options.version === undefined ? undefined : removeFilenameVersion(reference, hasher.options.version));
     if (unhashed === undefined) return undefined;
     const original = hasher.resolve(unhashed.reference);
     return original === undefined ? undefined : { resolved: original, version: unhashed.hash };

@@ -680,6 +680,19 @@ describe('serveStatic() options', () => {
     });
   });
 
+  describe('release versions', () => {
+    it('maps filename-style URLs with a release version (app.1.4.2.js) back to the file, and serves them immutable', async () => {
+      const { hasher, get } = await start({ urlStyle: 'filename', version: '1.4.2' });
+      const url = hasher.url('js/app.js');
+      expect(url).toBe('/static/js/app.1.4.2.js');
+      const reply = await get(url);
+      expect(reply.status).toBe(200);
+      expect(reply.body.equals(fileBytes(fixture, 'js/app.js'))).toBe(true);
+      expect(reply.headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
+      expect((await get('/static/js/app.1.4.1.js')).status).toBe(404);
+    });
+  });
+
   describe('stylesheets come from hasher.read()', () => {
     it('serves the rewritten stylesheet, whose hash is the one in its URL, not the file on disk', async () => {
       const { hasher, get } = await start();
