@@ -18,8 +18,8 @@ const children: ChildProcess[] = [];
 
 /**
  * A small site: static files in public/, one page per engine in src/. Eleventy 3 moved Handlebars to
- * @11ty/eleventy-plugin-handlebars, which registers every universal shortcode as a Handlebars helper;
- * the configuration does the same with the real handlebars package (that plugin is not installed here).
+ * @11ty/eleventy-plugin-handlebars, which registers every universal shortcode as a Handlebars helper:
+ * it is added after ours, as docs/production.md says.
  */
 function createSite(pluginOptions: object = {}): string {
   const site = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-eleventy-'));
@@ -39,19 +39,12 @@ function createSite(pluginOptions: object = {}): string {
       + '    + `<link href="${this.static("/css/site.css?media=print#x")}">\\n<img src="${this.static("img/a b.png")}">\\n`;\n}\n',
     'eleventy.config.mjs': `import { createRequire } from 'node:module';
 import staticHash from ${JSON.stringify(pathToFileURL(PLUGIN).href)};
-const handlebars = createRequire(${JSON.stringify(path.join(PROJECT, 'package.json'))})('handlebars');
+const handlebarsPlugin = createRequire(${JSON.stringify(path.join(PROJECT, 'package.json'))})('@11ty/eleventy-plugin-handlebars');
 
 export default function (eleventyConfig) {
   eleventyConfig.addPassthroughCopy({ public: 'static' });
   eleventyConfig.addPlugin(staticHash, ${JSON.stringify({ root: 'public', ...pluginOptions })});
-  eleventyConfig.addTemplateFormats('hbs');
-  eleventyConfig.addExtension('hbs', {
-    compile(source) {
-      const instance = handlebars.create();
-      for (const [name, helper] of Object.entries(eleventyConfig.getShortcodes())) instance.registerHelper(name, helper);
-      return instance.compile(source);
-    },
-  });
+  eleventyConfig.addPlugin(handlebarsPlugin.default ?? handlebarsPlugin);
   return { dir: { input: 'src', output: '_site' } };
 }
 `,
