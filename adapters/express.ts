@@ -4,7 +4,7 @@ import path from 'node:path';
 import fresh from 'fresh';
 import { contentType } from 'mime-types';
 import send from 'send';
-import { StaticHashError, rejectUnknownKeys, type ResolvedReference, type StaticHasher } from '../src/index.js';
+import { StaticHashError, rejectUnknownKeys, type ResolvedReference, type StaticHasher, describeValue } from '../src/index.js';
 
 /** A precompressed sibling the middleware can serve: `br` from `file.br`, `gzip` from `file.gz`. */
 export type PrecompressedEncoding = 'br' | 'gzip';
@@ -118,18 +118,11 @@ interface Found {
   version: string | undefined;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 97)}...` : value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return 'a function';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
 
 function invalid(option: string, expected: string, value: unknown): never {
   throw new StaticHashError(
     'ERR_STATIC_INVALID_OPTION',
-    `static-hash/express: option "${option}" must be ${expected}; got ${describe(value)}`,
+    `static-hash/express: option "${option}" must be ${expected}; got ${describeValue(value)}`,
     { option, value },
   );
 }
@@ -447,7 +440,7 @@ function checkHasher(hasher: unknown): asserts hasher is StaticHasher {
     || typeof candidate.read !== 'function' || typeof candidate.options !== 'object') {
     throw new StaticHashError(
       'ERR_STATIC_INVALID_OPTION',
-      `static-hash/express: serveStatic() takes a hasher from createStaticHasher() first; got ${describe(hasher)}`,
+      `static-hash/express: serveStatic() takes a hasher from createStaticHasher() first; got ${describeValue(hasher)}`,
       { option: 'hasher', value: hasher },
     );
   }

@@ -15,7 +15,7 @@
  * handlebars.compile('<img src="{{static "img/logo.png"}}">')({});
  * //=> '<img src="/static/img/logo.png?v=7e2242e8427d">'
  */
-import { StaticHashError, StaticHasher, rejectUnknownKeys } from '../src/index.js';
+import { StaticHashError, StaticHasher, rejectUnknownKeys, describeValue } from '../src/index.js';
 import { registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
@@ -77,19 +77,11 @@ const HTML_SPECIAL = /[&<>"'`]/;
 const HTML_SPECIAL_ALL = /[&<>"'`]/g;
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
 
 function invalid(option: string, expected: string, value: unknown): never {
   throw new StaticHashError(
     'ERR_STATIC_INVALID_OPTION',
-    `static-hash/handlebars: ${option} must be ${expected}; got ${describe(value)}`,
+    `static-hash/handlebars: ${option} must be ${expected}; got ${describeValue(value)}`,
     { option, value },
   );
 }
@@ -423,7 +415,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
     }
     const absoluteOption = hash.absolute;
     if (absoluteOption !== undefined && typeof absoluteOption !== 'boolean') {
-      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describe(absoluteOption)}`, {
+      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
         option: 'absolute', value: absoluteOption,
       }), helperOptions);
     }

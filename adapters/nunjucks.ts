@@ -15,7 +15,7 @@
  * env.renderString('<script src="{% static "js/app.js" %}"></script>', {});
  * //=> '<script src="/static/js/app.js?v=3f9a1c0b7d2e"></script>'
  */
-import { StaticHashError, StaticHasher, rejectUnknownKeys } from '../src/index.js';
+import { StaticHashError, StaticHasher, rejectUnknownKeys, describeValue } from '../src/index.js';
 import { registerIntegrityGlobal } from './integrity-helpers.js';
 
 /**
@@ -76,19 +76,11 @@ const BUILT_IN_TAGS = new Set([
   'switch', 'case', 'default', 'endswitch',
 ]);
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
-  return `${typeof value} ${String(value)}`;
-}
 
 function invalid(option: string, expected: string, value: unknown): never {
   throw new StaticHashError(
     'ERR_STATIC_INVALID_OPTION',
-    `static-hash/nunjucks: ${option} must be ${expected}; got ${describe(value)}`,
+    `static-hash/nunjucks: ${option} must be ${expected}; got ${describeValue(value)}`,
     { option, value },
   );
 }

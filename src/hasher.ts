@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { StylesheetRewriter, isStylesheet } from './css.js';
 import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
@@ -11,6 +10,7 @@ import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type Stati
 import { firstCandidate, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readGitVersion } from './version.js';
+import { listReferences, resolvesToListedFile } from './walk.js';
 import { watchRoots, type RootWatcher } from './watcher.js';
 
 /**
@@ -293,56 +293,28 @@ export class StaticHasher {
     const { roots } = this.options;
     let files = 0;
     let visited = 0;
-    for (const [index, root] of roots.entries()) {
-      // [real directory, its reference prefix ending in '/' or '']
-      const pending: Array<[string, string]> = [[root.realDir, root.prefix]];
-      while (pending.length > 0) {
-        const [dir, prefix] = pending.pop()!;
-        let entries: fs.Dirent[];
-        try {
-          entries = fs.readdirSync(dir, { withFileTypes: true });
-        } catch {
-          continue; // removed while walking
-        }
-        for (const entry of entries) {
-          const full = dir + path.sep + entry.name;
-          const reference = prefix + entry.name;
-          // Symlinked directories are not descended into (they could loop); symlinked files are
-          // hashed if their target stays inside the root, as for any lookup.
-          if (entry.isDirectory()) {
-            pending.push([full, `${reference}/`]);
-            continue;
-          }
-          if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-          if (reference.includes('?') || reference.includes('#') || reference.includes('\\')) continue;
-          // The walk starts at the root's real path and never follows a symlinked directory, so a
-          // plain file's path here is already its real path inside the root: the realpath call
-          // (a syscall per path component, most of warm()'s overhead over bare reading) is skipped,
-          // unless an earlier root (longer or equal prefix) could claim the reference first.
-          const known = entry.isFile() && !this.#claimedEarlier(reference, index) ? full : undefined;
-          try {
-            // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
-            // use, so warming costs little more than reading the files.
-            if (this.#cachedHash(parseReference(reference), reference, generation, known) !== MISSING) files++;
-          } catch (error) {
-            if (!(error instanceof StaticHashError)) throw error;
-          }
-          // Let other work run now and then while warming a large tree.
-          if (++visited % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
-        }
+    let previous: string | undefined;
+    // The walk follows no symlinked directory (they could loop) and skips names no reference can
+    // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
+    for (const entry of listReferences(roots).files) {
+      // Sorted by reference: a reference under several roots resolves to one file, hashed once.
+      if (entry.reference === previous) continue;
+      previous = entry.reference;
+      // A regular file reached through real directories, under the first root the resolver tries,
+      // already has its real path: the realpath call (a syscall per path component, most of warm()'s
+      // overhead over bare reading) is skipped for it.
+      const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
+      try {
+        // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
+        // use, so warming costs little more than reading the files.
+        if (this.#cachedHash(parseReference(entry.reference), entry.reference, generation, known) !== MISSING) files++;
+      } catch (error) {
+        if (!(error instanceof StaticHashError)) throw error;
       }
+      // Let other work run now and then while warming a large tree.
+      if (++visited % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     return { files, generation };
-  }
-
-  /** Whether a root before `index` (searched first) has a prefix matching `reference`. */
-  #claimedEarlier(reference: string, index: number): boolean {
-    const { roots } = this.options;
-    for (let earlier = 0; earlier < index; earlier++) {
-      const { prefix } = roots[earlier]!;
-      if (prefix === '' || reference.startsWith(prefix)) return true;
-    }
-    return false;
   }
 
   /** Counters and state, for health checks and tests. */

@@ -8,7 +8,7 @@
  */
 export { createStaticHasher, StaticHasher } from './hasher.js';
 export type { InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
-export { StaticHashError } from './errors.js';
+export { StaticHashError, describeValue } from './errors.js';
 export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
 export { MemoryGenerationStore } from './generation.js';
 export type { GenerationState, GenerationStore } from './generation.js';
@@ -19,8 +19,10 @@ export type {
 } from './options.js';
 export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
 export type { LoadedManifest, ManifestOptions, StaticManifest } from './manifest.js';
-export { buildManifest, listReferences } from './manifest-build.js';
-export type { BuildManifestOptions, BuildManifestResult, ListedFile } from './manifest-build.js';
+export { buildManifest } from './manifest-build.js';
+export type { BuildManifestOptions, BuildManifestResult } from './manifest-build.js';
+export { listReferences } from './walk.js';
+export type { ListedFile } from './walk.js';
 export { parseReference } from './resolve.js';
 export { rewriteStylesheet, scanStylesheet, resolveCssReference } from './css.js';
 export type { CssReference, CssTarget, RewriteStylesheetOptions } from './css.js';
