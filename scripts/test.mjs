@@ -1,6 +1,7 @@
 // `npm test`: installs what is missing (npm dependencies; chromium and redis-server as root on
-// Debian), builds dist/ afresh (the packaging tests import it), then runs Jest with any arguments
-// given, and prints a plain "N passed, N failed" line at the end.
+// Debian), builds dist/ afresh (the packaging tests import it), type-checks everything (the public
+// API's type test in test/types/ included), then runs Jest with any arguments given, and prints a
+// plain "N passed, N failed" line at the end.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,15 @@ import { ensureBuilt, ensureNodeModules, ensureSystemPackages, projectRoot } fro
 ensureNodeModules();
 ensureSystemPackages();
 ensureBuilt({ force: true });
+
+const typecheck = spawnSync(process.execPath, [path.join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], {
+  cwd: projectRoot,
+  stdio: 'inherit',
+});
+if (typecheck.status !== 0) {
+  console.error('static-hash: type check failed (tsc -p tsconfig.json --noEmit)');
+  process.exit(typecheck.status ?? 1);
+}
 
 const results = path.join(projectRoot, 'test-output/jest-results.json');
 fs.mkdirSync(path.dirname(results), { recursive: true });

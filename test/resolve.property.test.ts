@@ -79,8 +79,18 @@ const disguisedEscape = fc
   .tuple(fc.constantFrom(...ESCAPES), fc.array(fc.constantFrom(...DISGUISES), { minLength: 1, maxLength: 3 }))
   .map(([escape, disguises]) => disguises.reduce((text, disguise) => disguise(text), escape));
 
+/** Files the roots do have, written in the harmless ways a template might: so the property is never vacuous. */
+const legitimateReference = fc
+  .tuple(
+    fc.constantFrom('', '/', './', './/'),
+    fc.constantFrom('public.txt', 'css/site.css', 'a b.css', 'inner-link', 'inner-dir/site.css', 'vendor/v.js'),
+    fc.constantFrom('', '?v=1', '#top', '?#iefix', '?a=1&b=2#x'),
+  )
+  .map(([start, name, tail]) => start + name + tail);
+
 const anyReference = fc.oneof(
   { weight: 5, arbitrary: builtReference },
+  { weight: 1, arbitrary: legitimateReference },
   { weight: 3, arbitrary: disguisedEscape },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
 );
