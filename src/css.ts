@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import type { CssIgnorePattern, NormalizedOptions } from './options.js';
-import { firstCandidate, parseReference, resolveFile } from './resolve.js';
+import { firstCandidate, parseReference, resolveFile, splitReference } from './resolve.js';
 import { formatUrl, encodePath } from './url.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -425,20 +425,8 @@ function resolveFrom(url: string, directory: readonly string[], basePath: string
   if (trimmed.charCodeAt(0) <= 0x20 || trimmed.charCodeAt(trimmed.length - 1) <= 0x20) trimmed = trimmed.replace(EDGE_SPACE, '');
   if (trimmed.includes('\\')) trimmed = trimmed.replace(/\\/g, '/');
   if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//') || SCHEME.test(trimmed)) return { kind: 'external' };
-  let end = trimmed.length;
-  let query: string | undefined;
-  let fragment: string | undefined;
-  const hashAt = trimmed.indexOf('#');
-  if (hashAt !== -1) {
-    fragment = trimmed.slice(hashAt + 1);
-    end = hashAt;
-  }
-  const queryAt = trimmed.indexOf('?');
-  if (queryAt !== -1 && queryAt < end) {
-    query = trimmed.slice(queryAt + 1, end);
-    end = queryAt;
-  }
-  let rest = trimmed.slice(0, end);
+  const { path: written, query, fragment } = splitReference(trimmed);
+  let rest = written;
   let segments: string[];
   if (rest.startsWith('/')) {
     if (!rest.startsWith(basePath)) return { kind: 'outside', reason: `it is root-relative but not under the base URL path "${basePath}"` };

@@ -30,6 +30,30 @@ const NON_ASCII = /[^\u0000-\u007f]/;
 const SLASH_LOOK_ALIKE = /[\u2215\u2044\u29f8\u29f9\u2216]/;
 
 /**
+ * Splits a reference as written into path, query and fragment: the first '#' starts the fragment,
+ * the first '?' before it the query. No validation; shared by templates' references and stylesheets'.
+ *
+ * @example
+ * splitReference('a.css?x=1#top') //=> { path: 'a.css', query: 'x=1', fragment: 'top' }
+ */
+export function splitReference(text: string): { path: string; query: string | undefined; fragment: string | undefined } {
+  let end = text.length;
+  let query: string | undefined;
+  let fragment: string | undefined;
+  const hashAt = text.indexOf('#');
+  if (hashAt !== -1) {
+    fragment = text.slice(hashAt + 1);
+    end = hashAt;
+  }
+  const queryAt = text.indexOf('?');
+  if (queryAt !== -1 && queryAt < end) {
+    query = text.slice(queryAt + 1, end);
+    end = queryAt;
+  }
+  return { path: text.slice(0, end), query, fragment };
+}
+
+/**
  * Splits and validates a reference without touching the disk. `?` starts the query and `#` the
  * fragment; one leading '/' is dropped. Throws `ERR_STATIC_INVALID_REFERENCE` for a non-string or
  * empty reference and `ERR_STATIC_UNSAFE_PATH` for anything that could leave a root.
@@ -48,20 +72,8 @@ export function parseReference(reference: unknown): ParsedReference {
   if (!reference.isWellFormed()) unsafe(reference, 'it contains a lone UTF-16 surrogate');
   if (reference.includes('\0')) unsafe(reference, 'it contains a NUL character');
 
-  let end = reference.length;
-  let query: string | undefined;
-  let fragment: string | undefined;
-  const hashAt = reference.indexOf('#');
-  if (hashAt !== -1) {
-    fragment = reference.slice(hashAt + 1);
-    end = hashAt;
-  }
-  const queryAt = reference.indexOf('?');
-  if (queryAt !== -1 && queryAt < end) {
-    query = reference.slice(queryAt + 1, end);
-    end = queryAt;
-  }
-  let filePath = reference.slice(0, end);
+  const { path: written, query, fragment } = splitReference(reference);
+  let filePath = written;
 
   if (CONTROL.test(filePath)) unsafe(reference, 'it contains a control character');
   if (filePath.includes('\\')) unsafe(reference, 'backslashes are not path separators here');

@@ -1,18 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalizeOptions, parseReference, StaticHashError } from '../src/index';
+import { normalizeOptions, parseReference } from '../src/index';
 import { firstCandidate, resolveFile } from '../src/resolve';
 import { makeFixture, type Fixture } from './helpers/fixture';
+import { codeOf } from './helpers/errors';
 
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(StaticHashError);
-    return (error as StaticHashError).code;
-  }
-  return undefined;
-}
 
 describe('parseReference()', () => {
   it.each([

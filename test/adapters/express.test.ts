@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import express from 'express';
 import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { IMMUTABLE_CACHE_CONTROL, normalizeServeStaticOptions, removeFilenameHash, serveStatic, type ServeStaticOptions, type StaticMiddleware } from '../../adapters/express';
+import { codeOf } from '../helpers/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: a root of static files, and beside it (outside the root) a secret that no response may
@@ -778,15 +779,6 @@ describe('serveStatic() validation', () => {
     fs.rmSync(fixture.dir, { recursive: true, force: true });
   });
 
-  function codeOf(action: () => unknown): string | undefined {
-    try {
-      action();
-    } catch (error) {
-      expect(error).toBeInstanceOf(StaticHashError);
-      return (error as StaticHashError).code;
-    }
-    return undefined;
-  }
 
   it('rejects an unknown option, naming the closest one', () => {
     expect(() => serveStatic(hasher, { fallthru: false } as ServeStaticOptions)).toThrow(/unknown serveStatic\(\) option "fallthru"; did you mean "fallthrough"\?/);
