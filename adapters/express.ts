@@ -369,6 +369,59 @@ function pathForSend(file: string): string {
   return file.includes('%') ? file.replaceAll('%', '%25') : file;
 }
 
+interface CachedResolution {
+  resolved: ResolvedReference;
+  /** The version a filename-style name carried ('app.H.js'); undefined when the name is the file's own. */
+  versionFromName: string | undefined;
+  /** Identity of the file that was resolved: a later request is served from this entry only if the path still leads to it. */
+  dev: number;
+  ino: number;
+}
+
+/**
+ * The resolutions of the references requested in this generation. The core's resolve() takes each
+ * file's real path (realpath: several system calls) to keep symlinks from leading out of the root;
+ * that check dominated a request's cost (0.80x of serve-static's requests/s). A cached entry is used
+ * only while one stat of its real path finds the very file that was checked (same device and inode):
+ * a directory swapped for a symlink, a file replaced or removed, gives another inode or none, and the
+ * reference is resolved, and checked, afresh. Dropped whole when the generation moves; not used at all
+ * while the hasher caches nothing itself (nocache, a failed watcher, a shared store out of touch).
+ */
+class ResolutionCache {
+  readonly #hasher: StaticHasher;
+  #generation = -1;
+  #entries = new Map<string, CachedResolution>();
+
+  constructor(hasher: StaticHasher) {
+    this.#hasher = hasher;
+  }
+
+  get(reference: string): CachedResolution | undefined {
+    if (this.#hasher.generation !== this.#generation) {
+      this.#generation = this.#hasher.generation;
+      this.#entries = new Map();
+      return undefined;
+    }
+    const entry = this.#entries.get(reference);
+    if (entry === undefined) return undefined;
+    const stat = fs.statSync(entry.resolved.file, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isFile() || stat.ino !== entry.ino || stat.dev !== entry.dev || this.#hasher.bypass) {
+      this.#entries.delete(reference);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(reference: string, resolved: ResolvedReference, versionFromName: string | undefined): void {
+    if (this.#hasher.generation !== this.#generation || this.#hasher.bypass) return;
+    const stat = fs.statSync(resolved.file, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isFile()) return;
+    // Bounded like the hasher's own caches: a flood of distinct references restarts the map.
+    if (this.#entries.size >= this.#hasher.options.maxEntries) this.#entries = new Map();
+    this.#entries.set(reference, { resolved, versionFromName, dev: stat.dev, ino: stat.ino });
+  }
+}
+
 /**
  * Which precompressed siblings each file has, per generation of the hasher: the generation moves
  * when files change (watcher or invalidate()), and with it this map. Bounded like the hasher's caches.
@@ -415,7 +468,7 @@ class VariantCache {
       }
     }
     // A hasher that hashes afresh on every lookup (nocache, a failed watcher) gets no caching here either.
-    if (generation === this.#hasher.generation && generation === this.#generation && !this.#hasher.stats().bypass) {
+    if (generation === this.#hasher.generation && generation === this.#generation && !this.#hasher.bypass) {
       if (this.#variants.size >= this.#hasher.options.maxEntries) this.#variants = new Map();
       this.#variants.set(file, variants);
     }
@@ -471,10 +524,17 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
   const { hashLength, param } = hasher.options;
   const variantCache = new VariantCache(hasher, encodings);
 
+  const resolutions = new ResolutionCache(hasher);
+
   /** Finds the file a reference names, as itself first, then as a filename-style hashed name. */
   function find(reference: string, query: string | undefined): Found | undefined {
+    const cached = resolutions.get(reference);
+    if (cached !== undefined) {
+      return { resolved: cached.resolved, version: cached.versionFromName ?? (query === undefined ? undefined : versionInQuery(query, param)) };
+    }
     const resolved = hasher.resolve(reference);
     if (resolved !== undefined) {
+      resolutions.set(reference, resolved, undefined);
       return { resolved, version: query === undefined ? undefined : versionInQuery(query, param) };
     }
     // A real file whose name merely looks hashed was served above, as itself.
@@ -482,7 +542,9 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
       ?? (hasher.options.version === undefined ? undefined : removeFilenameVersion(reference, hasher.options.version));
     if (unhashed === undefined) return undefined;
     const original = hasher.resolve(unhashed.reference);
-    return original === undefined ? undefined : { resolved: original, version: unhashed.hash };
+    if (original === undefined) return undefined;
+    resolutions.set(reference, original, unhashed.hash);
+    return { resolved: original, version: unhashed.hash };
   }
 
   function missing(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {

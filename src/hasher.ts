@@ -172,6 +172,15 @@ export class StaticHasher {
   }
 
   /**
+   * Whether every lookup currently hashes afresh and caches nothing (`nocache`, a failed watcher, a
+   * burst of file events, a shared store out of touch), as `stats().bypass`, without building the
+   * stats. Servers that remember anything per generation check it.
+   */
+  get bypass(): boolean {
+    return this.#bypass;
+  }
+
+  /**
    * The cache-busting URL of a reference, e.g. `'js/app.js'` -> `'/static/js/app.js?v=3f9a1c0b7d2e'`.
    * Synchronous, for templates. A missing file follows `onMissing`.
    *

@@ -735,6 +735,70 @@ describe('serveStatic() options', () => {
     });
   });
 
+  describe('resolutions remembered within a generation', () => {
+    it('a directory swapped for a symlink to outside the root after its file was served: never the outside file', async () => {
+      const own = makeFixture();
+      try {
+        const { hasher, get } = await start({ root: own.root });
+        const url = hasher.url('js/vendor.js');
+        expect((await get(url)).status).toBe(200);
+        // Outside the root, a directory with a file of the same name; then js/ becomes a link to it.
+        const outside = path.join(own.dir, 'elsewhere');
+        fs.mkdirSync(outside);
+        fs.writeFileSync(path.join(outside, 'vendor.js'), own.secret);
+        fs.renameSync(path.join(own.root, 'js'), path.join(own.root, 'js-old'));
+        fs.symlinkSync(outside, path.join(own.root, 'js'));
+        // Same generation (no watcher, no invalidate()): the remembered resolution must not be trusted.
+        const reply = await get(url);
+        expect(reply.status).toBe(400);
+        expect(reply.body.toString()).not.toContain(own.secret);
+      } finally {
+        fs.rmSync(own.dir, { recursive: true, force: true });
+      }
+    });
+
+    it('a file removed after it was served is missing, not served from memory', async () => {
+      const own = makeFixture();
+      try {
+        const { hasher, get } = await start({ root: own.root });
+        const url = hasher.url('js/vendor.js');
+        expect((await get(url)).status).toBe(200);
+        fs.rmSync(path.join(own.root, 'js/vendor.js'));
+        expect((await get(url)).status).toBe(404);
+      } finally {
+        fs.rmSync(own.dir, { recursive: true, force: true });
+      }
+    });
+
+    it('remembers nothing while the hasher caches nothing (a shared store out of touch): the version is always checked afresh', async () => {
+      const own = makeFixture();
+      // A GenerationStore that loses touch without moving the generation, as a Redis store does.
+      let notify: (state: { generation: number; fresh: boolean }) => void = () => {};
+      const store = {
+        current: 0,
+        fresh: true,
+        bump() { this.current += 1; return this.current; },
+        subscribe(listener: typeof notify) { notify = listener; return () => {}; },
+      };
+      try {
+        const { hasher, get } = await start({ root: own.root, generation: store });
+        const oldUrl = hasher.url('js/vendor.js');
+        expect((await get(oldUrl)).headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
+        store.fresh = false;
+        notify({ generation: 0, fresh: false });
+        fs.writeFileSync(path.join(own.root, 'js/vendor.js'), 'window.vendor = "two";\n');
+        const newUrl = hasher.url('js/vendor.js');
+        expect(newUrl).not.toBe(oldUrl);
+        const stale = await get(oldUrl);
+        expect(stale.headers['cache-control']).toBe('no-cache');
+        expect(stale.body.toString()).toBe('window.vendor = "two";\n');
+        expect((await get(newUrl)).headers['cache-control']).toBe(IMMUTABLE_CACHE_CONTROL);
+      } finally {
+        fs.rmSync(own.dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('a sibling removed while remembered', () => {
     it('is replaced by the file itself, not a 404', async () => {
       const own = makeFixture();
