@@ -6,6 +6,7 @@ import xxhash from 'xxhash-wasm';
 import {
   createStaticHasher, rewriteStylesheet, scanStylesheet, StaticHashError, type StaticHasher, type StaticHasherOptions,
 } from '../src/index';
+import { makeFixture } from './helpers/fixture';
 
 // Fixtures: test/fixtures/css/public is the static root (copied to a temp dir per test), expected/
 // holds each stylesheet's exact rewritten text with {{path}} where the 12-hex hash of `path` goes.
@@ -217,8 +218,6 @@ describe('cycles', () => {
 
 describe('when only an image changes', () => {
   it('moves the stylesheet using it and the one importing that, and nothing else', async () => {
-    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-css-')));
-    cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
     const files: Record<string, string> = {
       'img/hero.png': 'hero v1',
       'img/other.png': 'other',
@@ -227,10 +226,9 @@ describe('when only an image changes', () => {
       'css/other.css': '.other { background: url(../img/other.png); }\n',
       'js/app.js': 'console.log(1);\n',
     };
-    for (const [name, content] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
-      fs.writeFileSync(path.join(root, name), content);
-    }
+    const fixture = makeFixture(files);
+    cleanups.push(() => fixture.cleanup());
+    const root = fs.realpathSync(fixture.dir);
     const hasher = await createStaticHasher({ root, logger: { warn: () => {} } });
     cleanups.push(() => hasher.close());
     const urls = (): Record<string, string> => Object.fromEntries(Object.keys(files).map((name) => [name, hasher.url(name)]));

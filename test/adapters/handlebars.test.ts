@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import Handlebars from 'handlebars';
 import HandlebarsRuntime from 'handlebars/runtime';
 import { createStaticHasher, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { registerStatic, translateDelimiters, type HandlebarsStaticOptions } from '../../adapters/handlebars';
+import { makeFixture } from '../helpers/fixture';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'handlebars');
 
@@ -23,19 +23,14 @@ const tempDirs: string[] = [];
 const hashers: StaticHasher[] = [];
 
 async function makeHasher(options: StaticHasherOptions = {}): Promise<{ hasher: StaticHasher; root: string }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-handlebars-'));
-  tempDirs.push(root);
-  const files: Record<string, string> = {
+  const root = makeFixture({
     'css/site.css': 'body { color: black }',
     'js/app.js': 'console.log("app")',
     'img/logo.png': 'PNG',
     'img/icons/a.svg': '<svg id="a"/>',
     'img/icons/b.svg': '<svg id="b"/>',
-  };
-  for (const [name, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
-    fs.writeFileSync(path.join(root, name), content);
-  }
+  }).dir;
+  tempDirs.push(root);
   const hasher = await createStaticHasher({ root, logger: { warn() {} }, ...options });
   hashers.push(hasher);
   return { hasher, root };

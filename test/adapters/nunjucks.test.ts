@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { createStaticHasher, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { registerStatic } from '../../adapters/nunjucks';
+import { makeFixture } from '../helpers/fixture';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'nunjucks');
 
@@ -22,20 +22,15 @@ const tempDirs: string[] = [];
 const hashers: StaticHasher[] = [];
 
 function makePublicDir(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-nunjucks-'));
-  tempDirs.push(root);
-  const files: Record<string, string> = {
+  const root = makeFixture({
     'css/site.css': 'body { color: black }',
     'css/dark.css': 'body { background: black }',
     'js/app.js': 'console.log("app")',
     'img/logo.png': 'PNG',
     'img/icons/a.svg': '<svg id="a"/>',
     'img/icons/b.svg': '<svg id="b"/>',
-  };
-  for (const [name, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
-    fs.writeFileSync(path.join(root, name), content);
-  }
+  }).dir;
+  tempDirs.push(root);
   return root;
 }
 
