@@ -101,6 +101,11 @@ export function parseReference(reference: unknown): ParsedReference {
   return { path: kept.join('/'), query, fragment };
 }
 
+/** Whether a root serves a canonical path: its prefix is empty or starts the path. Roots are tried in array order. */
+export function rootClaims(root: NormalizedRoot, canonical: string): boolean {
+  return root.prefix === '' || canonical.startsWith(root.prefix);
+}
+
 /** Where a canonical path was found. */
 export interface ResolvedFile {
   /** Real path of the file (symlinks resolved), inside `root.realDir`. */
@@ -120,7 +125,7 @@ function isMissing(error: unknown): boolean {
  */
 export function resolveFile(canonical: string, roots: readonly NormalizedRoot[], reference: string): ResolvedFile | undefined {
   for (const root of roots) {
-    if (root.prefix !== '' && !canonical.startsWith(root.prefix)) continue;
+    if (!rootClaims(root, canonical)) continue;
     const relative = canonical.slice(root.prefix.length);
     const candidate = relative === '' ? root.realDir : root.realDir + path.sep + relative;
     let real: string;
@@ -142,6 +147,6 @@ export function resolveFile(canonical: string, roots: readonly NormalizedRoot[],
 
 /** The path a missing reference was first looked for at, for messages. */
 export function firstCandidate(canonical: string, roots: readonly NormalizedRoot[]): string {
-  const root = roots.find((entry) => entry.prefix === '' || canonical.startsWith(entry.prefix)) ?? roots[roots.length - 1]!;
+  const root = roots.find((entry) => rootClaims(entry, canonical)) ?? roots[roots.length - 1]!;
   return path.join(root.dir, canonical.slice(root.prefix.length));
 }

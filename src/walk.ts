@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NormalizedRoot } from './options.js';
+import { rootClaims } from './resolve.js';
 
 /** A file found by {@link listReferences}. */
 export interface ListedFile {
@@ -70,6 +71,6 @@ export function listReferences(roots: readonly NormalizedRoot[]): { references: 
  */
 export function resolvesToListedFile(listed: ListedFile, roots: readonly NormalizedRoot[]): boolean {
   if (!listed.regular) return false;
-  const first = roots.find((root) => root.prefix === '' || listed.reference.startsWith(root.prefix));
+  const first = roots.find((root) => rootClaims(root, listed.reference));
   return first === listed.root;
 }
