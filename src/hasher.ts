@@ -11,6 +11,10 @@ import { firstCandidate, parseReference, resolveFile, type ParsedReference } fro
 import { encodePath, formatUrl } from './url.js';
 import { readGitVersion } from './version.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
+import {
+  buildImportMap, lexModule, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
+  type ModuleGraph, type ModuleHost, type ModuleResolver,
+} from './modules.js';
 import { watchRoots, type RootWatcher } from './watcher.js';
 
 /**
@@ -78,6 +82,22 @@ export function watcherOf(hasher: StaticHasher): RootWatcher | undefined {
 // Cache value for a file that was looked for and not found under this generation.
 const MISSING = '';
 
+// What a JavaScript file that a manifest does not list under "modules" imports: nothing.
+const NO_IMPORTS: LexedModule = Object.freeze({ imports: [], computed: 0 }) as LexedModule;
+
+/** Freezes a graph before it is shared between callers through the cache. */
+function freezeGraph(graph: ModuleGraph): ModuleGraph {
+  for (const module of graph.modules) {
+    for (const edge of module.imports) Object.freeze(edge);
+    Object.freeze(module.imports);
+    Object.freeze(module);
+  }
+  for (const entry of graph.unresolved) Object.freeze(entry);
+  Object.freeze(graph.modules);
+  Object.freeze(graph.unresolved);
+  return Object.freeze(graph);
+}
+
 interface Lookup {
   url: string;
   hash: string | undefined;
@@ -119,6 +139,12 @@ export class StaticHasher {
   #misses = 0;
   #watcher: RootWatcher | undefined;
   #closed = false;
+  readonly #modules: ModuleResolver;
+  readonly #moduleHost: ModuleHost;
+  // Lexed modules and walked graphs of one generation (#moduleGeneration), dropped whole when it moves.
+  #moduleGeneration = -1;
+  #lexed = new Map<string, LexedModule>();
+  #graphs = new Map<string, ModuleGraph>();
 
   static {
     readWatcher = (hasher) => hasher.#watcher;
@@ -143,6 +169,15 @@ export class StaticHasher {
       cacheable: (generation) => !this.#bypass && generation === this.#generation,
     }) : undefined;
     this.#integrities = new LRUCache({ max: options.maxEntries });
+    this.#modules = moduleResolver(options);
+    this.#moduleHost = {
+      hash: (canonical, generation) => {
+        const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
+        return hash === MISSING ? undefined : hash;
+      },
+      url: (reference, hash) => this.#formatUrl(parseReference(reference), hash),
+      lex: (canonical, generation) => this.#lexModule(canonical, generation),
+    };
     this.#unsubscribe = this.#store.subscribe((state) => this.#onStoreState(state));
     this.#updateBypass();
     if (options.watch) {
@@ -264,6 +299,88 @@ export class StaticHasher {
       return undefined;
     }
     return value;
+  }
+
+  /**
+   * The ES-module graph of an entry module: every module it imports statically (`import`, `export … from`,
+   * `export * from`) and dynamically with a literal specifier (`import('./x.js')`), transitively,
+   * found with es-module-lexer. Relative and root-relative specifiers resolve against the importing
+   * module's URL, bare ones through the `modules.imports` option; full URLs are left alone. Cycles are
+   * fine. Cached per generation (the result is frozen and shared).
+   *
+   * What cannot be followed is listed in `unresolved` and follows `onMissing` (warned once per
+   * generation, or thrown): a module that does not parse (`ERR_STATIC_MODULE`), an unmapped bare
+   * specifier (`ERR_STATIC_MODULE`), one resolving outside the base URL (`ERR_STATIC_UNSAFE_PATH`), a
+   * missing file (`ERR_STATIC_NOT_FOUND`). A specifier computed at run time (`import(name)`) is
+   * listed and warned about, never thrown: it is valid JavaScript whose module the browser revalidates.
+   *
+   * @throws {StaticHashError} `ERR_STATIC_INVALID_REFERENCE`/`ERR_STATIC_UNSAFE_PATH` for a bad entry; the
+   *   codes above under `onMissing: 'throw'`.
+   * @example
+   * hasher.moduleGraph('js/main.js').modules.map((module) => module.path)
+   * //=> ['js/main.js', 'js/util.js', 'vendor/lit/index.js']
+   */
+  moduleGraph(entry: string): ModuleGraph {
+    // The generation first, as for hashes: a graph read while files change is stored under the
+    // generation current before the change, never a later one.
+    const generation = this.#generation;
+    const { path: canonical } = parseReference(entry);
+    const cacheable = !this.#bypass;
+    if (cacheable) {
+      const cached = this.#moduleCache(generation)?.graphs.get(canonical);
+      if (cached !== undefined) return cached;
+    }
+    const graph = freezeGraph(walkModuleGraph(canonical, generation, this.#moduleHost, this.#modules));
+    this.#reportUnresolved(graph, generation);
+    if (cacheable && generation === this.#generation) {
+      const cache = this.#moduleCache(generation, true)!;
+      if (cache.graphs.size >= this.options.maxEntries) cache.graphs.clear();
+      cache.graphs.set(canonical, graph);
+    }
+    return graph;
+  }
+
+  /**
+   * The import map for one or more entry modules: `imports` maps the URL the browser resolves each
+   * module of their graphs to without a version (`/static/js/util.js`, or the absolute URL under an
+   * absolute `baseUrl`) to its versioned URL, so relative imports inside the modules load immutable
+   * URLs without rewriting any JavaScript. Bare specifiers of `modules.imports` are included (with
+   * their own graphs). `{ integrity: true }` adds the `integrity` section: versioned URL -> sha384.
+   * Serialise it into `<script type="importmap">` before any module script (the template tags do).
+   *
+   * @throws {StaticHashError} as {@link StaticHasher.moduleGraph}; `ERR_STATIC_INVALID_OPTION` for bad options.
+   * @example
+   * hasher.importMap('js/main.js')
+   * //=> { imports: { '/static/js/main.js': '/static/js/main.js?v=8c1d…', '/static/js/util.js': '/static/js/util.js?v=02ab…' } }
+   */
+  importMap(entries: string | readonly string[], options: ImportMapOptions = {}): ImportMap {
+    const list = typeof entries === 'string' ? [entries] : entries;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new StaticHashError('ERR_STATIC_INVALID_REFERENCE', `static-hash: importMap() takes an entry module or a non-empty array of them; got ${describeValue(entries)}`, {
+        reference: entries,
+      });
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: importMap() options must be { integrity?: boolean }; got ${describeValue(options)}`, {
+        option: 'importMap', value: options,
+      });
+    }
+    rejectUnknownKeys(options, ['integrity'], 'importMap() option');
+    if (options.integrity !== undefined && typeof options.integrity !== 'boolean') {
+      throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "integrity" must be a boolean; got ${describeValue(options.integrity)}`, {
+        option: 'integrity', value: options.integrity,
+      });
+    }
+    const graphs = list.map((entry) => this.moduleGraph(entry));
+    const aliases: Array<{ key: string; url: string; path: string }> = [];
+    for (const [name, target] of this.options.modules.exact) {
+      const graph = this.moduleGraph(target);
+      const module = graph.modules[0];
+      if (module === undefined) continue;
+      graphs.push(graph);
+      aliases.push({ key: name, url: module.url, path: module.path });
+    }
+    return buildImportMap(graphs, aliases, options.integrity === true ? (path) => this.integrity(path) : undefined);
   }
 
   /**
@@ -498,6 +615,59 @@ export class StaticHasher {
     logger.warn(`static-hash: file not found: ${describeValue(reference)} (${where}); serving it without a version`);
   }
 
+  /** The module caches of `generation`, created (dropping an older generation's) when `create` is set. */
+  #moduleCache(generation: number, create = false): { lexed: Map<string, LexedModule>; graphs: Map<string, ModuleGraph> } | undefined {
+    if (this.#moduleGeneration !== generation) {
+      if (!create) return undefined;
+      this.#moduleGeneration = generation;
+      this.#lexed = new Map();
+      this.#graphs = new Map();
+    }
+    return { lexed: this.#lexed, graphs: this.#graphs };
+  }
+
+  /** What a module imports: the manifest's record when it has one, else lexed from the bytes its hash covers. */
+  #lexModule(canonical: string, generation: number): LexedModule | undefined {
+    const manifest = this.#manifest;
+    if (manifest?.modules !== undefined && manifest.files.has(canonical)) return manifest.modules.get(canonical) ?? NO_IMPORTS;
+    const cacheable = !this.#bypass;
+    if (cacheable) {
+      const cached = this.#moduleCache(generation)?.lexed.get(canonical);
+      if (cached !== undefined) return cached;
+    }
+    const bytes = this.#coveredBytes(parseReference(canonical), canonical);
+    if (bytes === undefined) return undefined;
+    // Module scripts are always UTF-8 (HTML: "fetch a single module script" decodes them so).
+    const lexed = lexModule(bytes.toString('utf8'));
+    if (cacheable && generation === this.#generation) {
+      const cache = this.#moduleCache(generation, true)!;
+      if (cache.lexed.size >= this.options.maxEntries) cache.lexed.clear();
+      cache.lexed.set(canonical, lexed);
+    }
+    return lexed;
+  }
+
+  /** Applies `onMissing` to what a graph could not follow: throws the first, or warns once per generation. */
+  #reportUnresolved(graph: ModuleGraph, generation: number): void {
+    const { onMissing, logger } = this.options;
+    if (onMissing === 'ignore' || graph.unresolved.length === 0) return;
+    if (onMissing === 'throw') {
+      const first = graph.unresolved.find((entry) => entry.code !== undefined);
+      if (first !== undefined) {
+        throw new StaticHashError(first.code!, `static-hash: ${first.message}`, {
+          reference: first.specifier ?? first.module, file: undefined,
+        });
+      }
+    }
+    for (const entry of graph.unresolved) {
+      const key = `${generation}:module\0${entry.module}\0${entry.reason}\0${entry.specifier ?? ''}`;
+      if (this.#warned.has(key)) continue;
+      if (this.#warned.size >= this.options.maxEntries) this.#warned.clear();
+      this.#warned.add(key);
+      logger.warn(`static-hash: ${entry.message}`);
+    }
+  }
+
   #onGeneration(generation: number): void {
     // Generations only move forward, even if a shared store reports an older value late.
     if (generation <= this.#generation) return;
@@ -512,6 +682,7 @@ export class StaticHasher {
     if (state.fresh && !this.#storeFresh) {
       this.#hashes.clear();
       this.#stylesheets?.clear();
+      this.#moduleGeneration = -1;
     }
     this.#storeFresh = state.fresh;
     this.#updateBypass();
@@ -550,7 +721,7 @@ export class StaticHasher {
  */
 export async function createStaticHasher(options: StaticHasherOptions = {}): Promise<StaticHasher> {
   let normalized = normalizeOptions(options);
-  await loadDigester();
+  await Promise.all([loadDigester(), loadModuleLexer()]);
   let manifest: LoadedManifest | undefined;
   if (normalized.manifest !== undefined) {
     manifest = await readManifest(normalized.manifest.path);

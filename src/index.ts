@@ -14,7 +14,8 @@ export { MemoryGenerationStore } from './generation.js';
 export type { GenerationState, GenerationStore } from './generation.js';
 export { normalizeOptions, rejectUnknownKeys } from './options.js';
 export type {
-  CssIgnorePattern, Logger, ManifestOption, NormalizedManifestOption, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions,
+  CssIgnorePattern, Logger, ManifestOption, ModulesOption, NormalizedManifestOption, NormalizedModulesOptions, NormalizedOptions, NormalizedRoot, RootOption,
+  StaticHasherOptions,
   WatchOptions,
 } from './options.js';
 export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
@@ -27,3 +28,7 @@ export { parseReference } from './resolve.js';
 export { rewriteStylesheet, scanStylesheet, resolveCssReference } from './css.js';
 export type { CssReference, CssTarget, RewriteStylesheetOptions } from './css.js';
 export type { ParsedReference } from './resolve.js';
+export { lexModule, resolveModuleSpecifier, moduleResolver } from './modules.js';
+export type {
+  GraphModule, ImportMap, ImportMapOptions, LexedModule, ModuleEdge, ModuleGraph, ModuleImportRecord, ModuleResolver, ModuleTarget, UnresolvedImport,
+} from './modules.js';

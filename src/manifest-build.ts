@@ -4,6 +4,7 @@ import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
+import { lexModule, type LexedModule } from './modules.js';
 import type { NormalizedRoot, StaticHasherOptions } from './options.js';
 import { parseReference } from './resolve.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
@@ -46,6 +47,21 @@ function readRegularFile(file: string, reference: string): Buffer {
   }
 }
 
+// The files whose imports a manifest records: JavaScript by name, as servers type them.
+const MODULE_FILE = /\.m?js$/i;
+
+/** What a JavaScript file imports, read by the safe open (undefined if it vanished). */
+function lexModuleFile(file: string, reference: string): LexedModule | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readRegularFile(file, reference);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return lexModule(bytes.toString('utf8'));
+}
+
 /**
  * Hashes every file under the roots with a hasher of the given options and returns the manifest
  * that hasher would serve from: the same resolution (longest prefix first), the same hashes (the
@@ -84,6 +100,8 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
     // No prototype: a file named "__proto__" or "constructor" is a key like any other.
     const files: Record<string, string> = Object.create(null);
     const integrities: Record<string, string> = Object.create(null);
+    // What each JavaScript file imports, so importMap() reads no file at run time (those importing nothing are left out).
+    const modules: Record<string, LexedModule> = Object.create(null);
     let done = 0;
     for (const entry of listed.files) {
       const { reference } = entry;
@@ -124,6 +142,12 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       if (hash !== undefined) {
         files[reference] = hash;
         if (sri !== undefined) integrities[reference] = sri;
+        if (MODULE_FILE.test(reference)) {
+          // A symlinked file is read at its real path, as the hasher resolves it.
+          const real = resolvesToListedFile(entry, roots) ? entry.file : hasher.resolve(reference)?.file;
+          const lexed = real === undefined ? undefined : lexModuleFile(real, reference);
+          if (lexed !== undefined && (lexed.imports.length > 0 || lexed.computed > 0 || lexed.error !== undefined)) modules[reference] = lexed;
+        }
       }
       done++;
       onProgress?.(done, listed.files.length);
@@ -136,6 +160,7 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       options: manifestOptions,
       files,
       ...(integrity ? { integrity: integrities } : {}),
+      modules,
     };
     return { manifest, files: Object.keys(files).length, skipped };
   } finally {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StaticHashError, describeValue } from './errors.js';
+import type { LexedModule, ModuleImportRecord } from './modules.js';
 import type { NormalizedOptions } from './options.js';
 
 /** The format number written into every manifest; a reader refuses any other. */
@@ -40,6 +41,12 @@ export interface StaticManifest {
   files: Record<string, string>;
   /** Canonical path -> `sha384-…`, present when built with `--integrity`. */
   integrity?: Record<string, string>;
+  /**
+   * Canonical path of each JavaScript file (`.js`, `.mjs`) that imports something -> what it imports, as
+   * written, so `importMap()` reads no file at run time. A JavaScript file not listed imports nothing.
+   * Absent in manifests written before module graphs existed: those graphs are then read from the files.
+   */
+  modules?: Record<string, LexedModule>;
 }
 
 /** A manifest read and checked, ready for lookups. */
@@ -50,6 +57,8 @@ export interface LoadedManifest {
   // Maps, not the parsed objects: a lookup of "constructor" or "__proto__" must find nothing.
   files: Map<string, string>;
   integrity: Map<string, string> | undefined;
+  /** What each listed module imports; undefined when the manifest has no "modules" section. */
+  modules?: Map<string, LexedModule> | undefined;
 }
 
 const OPTION_KEYS = ['hashLength', 'baseUrl', 'urlStyle', 'param', 'css'] as const;
@@ -136,7 +145,38 @@ export function parseManifest(text: string, file: string): LoadedManifest {
     }
   }
 
-  return { file, options: { hashLength, baseUrl, urlStyle, param, css }, files, integrity };
+  let modules: Map<string, LexedModule> | undefined;
+  if (data.modules !== undefined) {
+    if (!isPlainObject(data.modules)) corrupt(file, `expected "modules" to be an object of path -> { imports }; got ${describeValue(data.modules)}`);
+    modules = new Map();
+    for (const [key, value] of Object.entries(data.modules)) {
+      if (!files.has(key)) corrupt(file, `modules[${describeValue(key)}] has no entry in "files"`);
+      modules.set(key, parseModuleRecord(value, `modules[${describeValue(key)}]`, file));
+    }
+  }
+
+  return { file, options: { hashLength, baseUrl, urlStyle, param, css }, files, integrity, modules };
+}
+
+/** One "modules" entry of a manifest, checked. */
+function parseModuleRecord(value: unknown, where: string, file: string): LexedModule {
+  if (!isPlainObject(value) || !Array.isArray(value.imports)) corrupt(file, `expected ${where} to be { imports: [...] }; got ${describeValue(value)}`);
+  const computed = value.computed ?? 0;
+  if (typeof computed !== 'number' || !Number.isInteger(computed) || computed < 0) corrupt(file, `expected ${where}.computed to be a count; got ${describeValue(computed)}`);
+  if (value.error !== undefined && typeof value.error !== 'string') corrupt(file, `expected ${where}.error to be a string; got ${describeValue(value.error)}`);
+  const imports: ModuleImportRecord[] = value.imports.map((entry: unknown, index: number) => {
+    if (!isPlainObject(entry) || typeof entry.specifier !== 'string' || (entry.dynamic !== undefined && entry.dynamic !== true)
+      || (entry.type !== undefined && typeof entry.type !== 'string')) {
+      corrupt(file, `expected ${where}.imports[${index}] to be { specifier, dynamic?: true, type?: string }; got ${describeValue(entry)}`);
+    }
+    const record: ModuleImportRecord = { specifier: entry.specifier };
+    if (entry.dynamic === true) record.dynamic = true;
+    if (entry.type !== undefined) record.type = entry.type as string;
+    return record;
+  });
+  const lexed: LexedModule = { imports, computed };
+  if (value.error !== undefined) lexed.error = value.error as string;
+  return lexed;
 }
 
 /**
@@ -178,6 +218,12 @@ export function checkManifestOptions(manifest: LoadedManifest, options: Normaliz
   );
 }
 
+function sortedModules(record: Record<string, LexedModule>): Record<string, LexedModule> {
+  const out: Record<string, LexedModule> = Object.create(null);
+  for (const key of Object.keys(record).sort()) out[key] = record[key]!;
+  return out;
+}
+
 /** The JSON text of a manifest: keys sorted, so a rebuild of the same tree gives the same bytes. */
 export function serializeManifest(manifest: StaticManifest): string {
   const sorted = (record: Record<string, string>): Record<string, string> => {
@@ -191,6 +237,7 @@ export function serializeManifest(manifest: StaticManifest): string {
     options: manifest.options,
     files: sorted(manifest.files),
     ...(manifest.integrity === undefined ? {} : { integrity: sorted(manifest.integrity) }),
+    ...(manifest.modules === undefined ? {} : { modules: sortedModules(manifest.modules) }),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StaticHashError, describeValue } from './errors.js';
 import type { GenerationStore } from './generation.js';
+import { parseReference } from './resolve.js';
 
 /** Where warnings go. `console` fits; so does a pino or winston logger. */
 export interface Logger {
@@ -64,6 +65,18 @@ export interface ManifestOption {
    * @default 'onMissing'
    */
   fallback?: 'onMissing' | 'live';
+}
+
+/** The `modules` option: how ES-module graphs resolve (see docs/modules.md). */
+export interface ModulesOption {
+  /**
+   * Bare specifiers to references under the roots, as in an import map: an exact name
+   * (`lit: 'vendor/lit/index.js'`), or a prefix ending in '/' for a package's other files
+   * (`'lit/': 'vendor/lit/'`). A root mounted on `node_modules/lit` under the prefix `vendor/lit/`
+   * serves an npm package to the browser without a bundler.
+   * @default {}
+   */
+  imports?: Record<string, string>;
 }
 
 /** Options of {@link createStaticHasher}. Every option is optional. */
@@ -154,6 +167,18 @@ export interface StaticHasherOptions {
    * @default undefined (per-file content hashes)
    */
   version?: string;
+  /**
+   * How module graphs (`moduleGraph()`, `importMap()`, `{% static_importmap %}`) resolve bare specifiers.
+   * @default { imports: {} }
+   */
+  modules?: ModulesOption;
+}
+
+export interface NormalizedModulesOptions {
+  /** Exact bare names -> canonical reference. */
+  exact: Map<string, string>;
+  /** Prefixes ending in '/' -> reference prefix ending in '/', longest first. */
+  prefixes: Array<[prefix: string, target: string]>;
 }
 
 export interface NormalizedManifestOption {
@@ -195,6 +220,7 @@ export interface NormalizedOptions {
   manifest: NormalizedManifestOption | undefined;
   /** A release version, or 'git' until {@link createStaticHasher} has read the commit. */
   version: string | undefined;
+  modules: NormalizedModulesOptions;
 }
 
 /** Every default in one place. */
@@ -215,7 +241,7 @@ const DEFAULTS = {
 
 const OPTION_NAMES = [
   'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
-  'manifest', 'version',
+  'manifest', 'version', 'modules',
 ] as const;
 
 /** Characters allowed in a base URL or a query parameter name without escaping. */
@@ -396,6 +422,36 @@ function normalizeVersion(value: unknown): string | undefined {
   return value;
 }
 
+function normalizeModules(value: unknown): NormalizedModulesOptions {
+  const normalized: NormalizedModulesOptions = { exact: new Map(), prefixes: [] };
+  if (value === undefined) return normalized;
+  if (!isPlainObject(value)) fail('modules', 'an object { imports }', value);
+  rejectUnknownKeys(value, ['imports'], 'modules option');
+  if (value.imports === undefined) return normalized;
+  if (!isPlainObject(value.imports)) fail('modules.imports', 'an object of bare specifier -> reference, e.g. { lit: "vendor/lit/index.js" }', value.imports);
+  for (const [name, target] of Object.entries(value.imports)) {
+    const option = `modules.imports[${JSON.stringify(name)}]`;
+    // Import maps treat URL-like keys as URLs: such a key is no bare specifier.
+    if (name === '' || name.startsWith('/') || name.startsWith('./') || name.startsWith('../') || URL.canParse(name)) {
+      fail('modules.imports', 'keyed by bare specifiers such as "lit" or "lit/" (not "/x", "./x", "../x" or a URL)', name);
+    }
+    if (typeof target !== 'string' || target === '') fail(option, 'a reference under the roots such as "vendor/lit/index.js"', target);
+    if (name.endsWith('/') !== target.endsWith('/')) {
+      fail(option, name.endsWith('/') ? 'a directory reference ending in "/" for a prefix key ending in "/"' : 'a file reference (not ending in "/")', target);
+    }
+    let canonical: string;
+    try {
+      canonical = parseReference(name.endsWith('/') ? `${target}x` : target).path;
+    } catch (error) {
+      fail(option, `a safe reference under the roots (${(error as Error).message})`, target);
+    }
+    if (name.endsWith('/')) normalized.prefixes.push([name, canonical.slice(0, -1)]);
+    else normalized.exact.set(name, canonical);
+  }
+  normalized.prefixes.sort((a, b) => b[0].length - a[0].length);
+  return normalized;
+}
+
 /**
  * Validates options and fills in every default. Throws `ERR_STATIC_INVALID_OPTION` naming the first
  * bad option and what it accepts. Touches the disk only to resolve the roots, which must exist.
@@ -446,5 +502,6 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     cssIgnore: normalizeCssIgnore(options.cssIgnore),
     manifest,
     version,
+    modules: normalizeModules(options.modules),
   };
 }
