@@ -1,4 +1,5 @@
 import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from '../src/index.js';
+import { IMPORT_MAP_TAG, ImportMapTagRenderer, importMapArguments } from './importmap-tag.js';
 
 /**
  * The parts of Eleventy 3's configuration API (`eleventyConfig`) the plugin uses. Typed here so the
@@ -151,6 +152,33 @@ export function staticHashPlugin(eleventyConfig: EleventyConfigLike, options: St
 
   eleventyConfig.addShortcode(normalized.name, shortcode((h, reference) => h.url(reference), true));
   eleventyConfig.addShortcode(normalized.integrityName, shortcode((h, reference) => h.integrity(reference), false));
+  // {% static_importmap "js/main.js", integrity=true %}: the import map and modulepreload links, as HTML.
+  // One renderer per hasher: a configuration reset creates a new hasher, whose tags are cached afresh.
+  let renderer: ImportMapTagRenderer | undefined;
+  let rendererHasher: StaticHasher | undefined;
+  eleventyConfig.addShortcode(IMPORT_MAP_TAG, function (this: ShortcodeThis, ...args: unknown[]): unknown {
+    const handlebars = isHandlebarsOptions(args[args.length - 1]) ? (args.pop() as HandlebarsOptionsLike) : undefined;
+    let html: string;
+    try {
+      const active = current();
+      if (renderer === undefined || rendererHasher !== active) {
+        renderer = new ImportMapTagRenderer(active);
+        rendererHasher = active;
+      }
+      const { entries, integrity, nonce } = handlebars === undefined ? importMapArguments(args)
+        : { entries: args, integrity: (handlebars.hash as Record<string, unknown>).integrity, nonce: (handlebars.hash as Record<string, unknown>).nonce };
+      html = renderer.render(entries, integrity, nonce);
+    } catch (error) {
+      const inputPath = this?.page?.inputPath;
+      if (error instanceof StaticHashError && inputPath !== undefined) {
+        throw new StaticHashError(error.code, `${error.message} (${inputPath})`, {
+          reference: error.reference, file: error.file, option: error.option, value: error.value, cause: error,
+        });
+      }
+      throw error;
+    }
+    return handlebars === undefined ? html : { toHTML: () => html, toString: () => html };
+  });
   for (const dir of normalized.watchTargets) eleventyConfig.addWatchTarget(dir);
 
   eleventyConfig.on('eleventy.before', async () => {

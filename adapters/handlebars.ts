@@ -16,6 +16,7 @@
  * //=> '<img src="/static/img/logo.png?v=7e2242e8427d">'
  */
 import { StaticHashError, StaticHasher, rejectUnknownKeys, describeValue } from '../src/index.js';
+import { registerImportMapHelper } from './importmap-tag.js';
 import { registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
@@ -438,5 +439,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
   }
   // {{staticIntegrity "js/app.js"}} for integrity="…" attributes.
   registerIntegrityHelper(handlebars, hasher);
+  // {{static_importmap "js/main.js"}}: the import map and modulepreload links of a module graph.
+  registerImportMapHelper(handlebars, hasher);
   return registration;
 }

@@ -16,6 +16,7 @@
  * //=> '<script src="/static/js/app.js?v=3f9a1c0b7d2e"></script>'
  */
 import { StaticHashError, StaticHasher, rejectUnknownKeys, describeValue } from '../src/index.js';
+import { registerImportMapTag, type NunjucksImportMapEnvironment } from './importmap-tag.js';
 import { registerIntegrityGlobal } from './integrity-helpers.js';
 
 /**
@@ -220,6 +221,7 @@ class StaticTagExtension {
  * // {% static "js/app.js" as app_js %}  then {{ app_js }}
  * // {{ static("img/logo.png") }}  {{ "img/logo.png" | static }}
  * // {{ static_integrity("js/app.js") }} -> sha384-…
+ * // {% static_importmap "js/main.js", integrity=true, nonce=csp_nonce %} -> <script type="importmap">… + modulepreload links
  */
 export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, options: NunjucksStaticOptions = {}): NunjucksStaticRegistration {
   if (!isEnvironment(env)) invalid('registerStatic(env, hasher): env', 'a nunjucks Environment', env);
@@ -241,5 +243,7 @@ export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, o
   if (filterName !== false) env.addFilter(filterName, staticUrl);
   // {{ static_integrity("js/app.js") }} for integrity="…" attributes.
   registerIntegrityGlobal(env, hasher);
+  // {% static_importmap "js/main.js" %}: the import map and modulepreload links of a module graph.
+  registerImportMapTag(env as unknown as NunjucksImportMapEnvironment, hasher);
   return registration;
 }
