@@ -197,13 +197,16 @@ class ImportMapExtension {
 }
 
 /** Splits Nunjucks' call arguments into entries and its keyword-argument object (marked `__keywords`). */
+const NO_KEYWORDS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 function splitKeywords(args: unknown[]): { entries: unknown[]; keywords: Record<string, unknown> } {
   const last = args[args.length - 1] as Record<string, unknown> | undefined;
   if (typeof last === 'object' && last !== null && last.__keywords === true) return { entries: args.slice(0, -1), keywords: last };
-  return { entries: args, keywords: {} };
+  return { entries: args, keywords: NO_KEYWORDS };
 }
 
 function checkKeywords(keywords: Record<string, unknown>, where: string): void {
+  if (keywords === NO_KEYWORDS) return;
   for (const key of Object.keys(keywords)) {
     if (key === '__keywords' || key === 'integrity' || key === 'nonce') continue;
     throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `${where}: unknown option "${key}" (known: integrity, nonce)`, { option: key, value: keywords[key] });
@@ -228,6 +231,9 @@ export function registerImportMapTag(env: NunjucksImportMapEnvironment, hasher: 
   // Cached with the HTML, so the steady state allocates nothing.
   const renderer = new ImportMapTagRenderer(hasher, env.getFilter('safe'));
   env.addGlobal(NUNJUCKS_CALLEE, (...args: unknown[]) => {
+    const last = args[args.length - 1] as { __keywords?: unknown } | undefined;
+    // The common tag has no keyword arguments: straight to the cache.
+    if (typeof last !== 'object' || last === null || last.__keywords !== true) return renderer.render(args, undefined, undefined);
     const { entries, keywords } = splitKeywords(args);
     checkKeywords(keywords, IMPORT_MAP_TAG);
     return renderer.render(entries, keywords.integrity, keywords.nonce);

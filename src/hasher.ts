@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { StylesheetRewriter, isStylesheet } from './css.js';
-import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
+import { SAFE_OPEN_FLAGS, digestBytes, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
@@ -172,7 +172,7 @@ export class StaticHasher {
     this.#modules = moduleResolver(options);
     this.#moduleHost = {
       hash: (canonical, generation) => {
-        const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
+        const hash = this.#moduleHash(canonical, generation);
         return hash === MISSING ? undefined : hash;
       },
       url: (reference, hash) => this.#formatUrl(parseReference(reference), hash),
@@ -624,6 +624,38 @@ export class StaticHasher {
       this.#graphs = new Map();
     }
     return { lexed: this.#lexed, graphs: this.#graphs };
+  }
+
+  /**
+   * A module's hash through the same cache as url(), with one read of a plain JavaScript file on a
+   * miss: its digest and its imports both come from those bytes (a graph would otherwise read every
+   * module twice). Everything else (a release version, a manifest, a stylesheet) goes the usual way.
+   */
+  #moduleHash(canonical: string, generation: number): string {
+    const parsed = parseReference(canonical);
+    if (this.options.version !== undefined || this.#manifest !== undefined || (this.#stylesheets !== undefined && isStylesheet(parsed.path))) {
+      return this.#cachedHash(parsed, canonical, generation);
+    }
+    const cacheable = !this.#bypass;
+    const key = `${generation}:${parsed.path}`;
+    const cached = cacheable ? this.#hashes.get(key) : undefined;
+    if (cached !== undefined) {
+      this.#hits++;
+      return cached;
+    }
+    this.#misses++;
+    const bytes = this.#coveredBytes(parsed, canonical);
+    // Hashed like digestFile() hashes (the same xxHash64 of the same bytes), in one call.
+    const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
+    if (cacheable && generation === this.#generation) {
+      this.#hashes.set(key, hash);
+      if (bytes !== undefined) {
+        const cache = this.#moduleCache(generation, true)!;
+        if (cache.lexed.size >= this.options.maxEntries) cache.lexed.clear();
+        cache.lexed.set(parsed.path, lexModule(bytes.toString('utf8')));
+      }
+    }
+    return hash;
   }
 
   /** What a module imports: the manifest's record when it has one, else lexed from the bytes its hash covers. */

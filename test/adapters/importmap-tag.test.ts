@@ -131,7 +131,7 @@ describe('{{static_importmap}} (Handlebars)', () => {
     const { hasher } = await setup({ onMissing: 'throw' });
     const handlebars = Handlebars.create();
     registerHandlebars(handlebars, hasher);
-    const render = (): string => handlebars.compile('\n  {{static_importmap "js/nope.js"}}', { srcName: 'page.hbs' })({});
+    const render = (): string => handlebars.compile('\n  {{static_importmap "js/nope.js"}}', { srcName: 'page.hbs' } as Parameters<typeof Handlebars.compile>[1])({});
     expect(codeOf(render)).toBe('ERR_STATIC_NOT_FOUND');
     expect(render).toThrow(/\(page\.hbs:2:3\)$/);
     expect(codeOf(() => handlebars.compile('{{static_importmap "js/main.js" nonse="x"}}')({}))).toBe('ERR_STATIC_INVALID_OPTION');
