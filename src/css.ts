@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import type { CssIgnorePattern, NormalizedOptions } from './options.js';
+import { withRegularFile } from './read-file.js';
 import { firstCandidate, parseReference, resolveFile, splitReference } from './resolve.js';
 import { formatUrl, encodePath } from './url.js';
 
@@ -951,28 +952,5 @@ export class StylesheetRewriter {
  * larger than `limit`.
  */
 function readStylesheet(file: string, reference: string, limit: number): { bytes: Buffer | undefined } | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) {
-      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, { reference, file });
-    }
-    if (stat.size > limit) return { bytes: undefined };
-    return { bytes: fs.readFileSync(fd) };
-  } catch (error) {
-    if (error instanceof StaticHashError) throw error;
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withRegularFile(file, reference, (fd, stats) => ({ bytes: stats.size > limit ? undefined : fs.readFileSync(fd) }));
 }

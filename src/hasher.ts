@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { StylesheetRewriter, isStylesheet } from './css.js';
-import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
+import { digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
 import { firstCandidate, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
+import { readRegularFile } from './read-file.js';
 import { readGitVersion } from './version.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
 import { watchRoots, type RootWatcher } from './watcher.js';
@@ -436,35 +436,7 @@ export class StaticHasher {
     if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
       return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
     }
-    let fd: number;
-    try {
-      // The same flags as hashing: no symlink swapped in since resolution, no hang on a FIFO.
-      fd = fs.openSync(resolved.file, SAFE_OPEN_FLAGS);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'ELOOP') {
-        throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file: resolved.file });
-      }
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-        reference, file: resolved.file, cause: error,
-      });
-    }
-    try {
-      if (!fs.fstatSync(fd).isFile()) {
-        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
-          reference, file: resolved.file,
-        });
-      }
-      return fs.readFileSync(fd);
-    } catch (error) {
-      if (error instanceof StaticHashError) throw error;
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-        reference, file: resolved.file, cause: error,
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
+    return readRegularFile(resolved.file, reference);
   }
 
   #formatUrl(parsed: ParsedReference, hash: string | undefined): string {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
 import type { NormalizedRoot, StaticHasherOptions } from './options.js';
+import { readRegularFile } from './read-file.js';
 import { parseReference } from './resolve.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
 
@@ -26,24 +26,6 @@ export interface BuildManifestResult {
   files: number;
   /** Files under the roots that no reference can name (e.g. '?' or '#' in the name), left out. */
   skipped: string[];
-}
-
-/** The bytes of a file known to be regular, refusing (like digestFile) one swapped for a symlink since the walk. */
-function readRegularFile(file: string, reference: string): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    throw error;
-  }
-  try {
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
@@ -102,8 +84,10 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
           // The walk already knows the real path: one read gives both digests, no realpath per
           // file. Same bytes and same xxHash64 as the hasher's streamed digest.
           const bytes = readRegularFile(entry.file, reference);
-          hash = digestBytes(bytes).slice(0, hashLength);
-          sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+          if (bytes !== undefined) {
+            hash = digestBytes(bytes).slice(0, hashLength);
+            sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+          }
         } else if (direct) {
           hash = digestFile(entry.file, reference)?.slice(0, hashLength);
         } else {
