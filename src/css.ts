@@ -5,7 +5,7 @@ import { GenerationCache, type GenerationClock } from './generation.js';
 import type { CssIgnorePattern, NormalizedOptions } from './options.js';
 import { withRegularFile } from './read-file.js';
 import { firstCandidate, parseReference, resolveFile, splitReference } from './resolve.js';
-import { formatUrl, encodePath } from './url.js';
+import { baseUrlPath, formatUrl, encodePath } from './url.js';
 
 // ---------------------------------------------------------------------------------------------
 // Tokenizer: the parts of CSS Syntax Level 3 §4 (https://www.w3.org/TR/css-syntax-3/#tokenization)
@@ -397,13 +397,6 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 // The URL parser strips leading and trailing C0 controls and spaces before anything else.
 // eslint-disable-next-line no-control-regex
 const EDGE_SPACE = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
-
-/** The path part of a base URL: '/static/' for '/static/' and for 'https://cdn.example.com/static/'. */
-export function baseUrlPath(baseUrl: string): string {
-  const match = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/[^/]*(\/.*)?$/.exec(baseUrl);
-  if (!match) return baseUrl;
-  return match[1] ?? '/';
-}
 
 /**
  * Resolves a URL written in the stylesheet at canonical path `stylesheet` the way a browser would,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StylesheetRewriter, isStylesheet } from './css.js';
 import { digestFile, loadDigester } from './digest.js';
-import { StaticHashError, describeValue } from './errors.js';
+import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
@@ -288,9 +288,7 @@ export class StaticHasher {
     rejectUnknownKeys(options, ['nocache'], 'invalidate() option');
     if (options.nocache !== undefined) {
       if (typeof options.nocache !== 'boolean') {
-        throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "nocache" must be a boolean; got ${describeValue(options.nocache)}`, {
-          option: 'nocache', value: options.nocache,
-        });
+        invalidOption('static-hash', 'nocache', 'a boolean', options.nocache);
       }
       this.#nocache = options.nocache;
       this.#updateBypass();

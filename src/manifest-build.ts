@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { digestBytes, digestFile } from './digest.js';
-import { StaticHashError, describeValue } from './errors.js';
+import { StaticHashError, describeValue, invalidOption } from './errors.js';
+import { isStylesheet } from './css.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
 import type { NormalizedRoot, StaticHasherOptions } from './options.js';
@@ -47,14 +48,10 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
   }
   const { integrity = false, onProgress, ...hasherOptions } = options;
   if (typeof integrity !== 'boolean') {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "integrity" must be a boolean; got ${describeValue(integrity)}`, {
-      option: 'integrity', value: integrity,
-    });
+    invalidOption('static-hash', 'integrity', 'a boolean', integrity);
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "onProgress" must be a function; got ${describeValue(onProgress)}`, {
-      option: 'onProgress', value: onProgress,
-    });
+    invalidOption('static-hash', 'onProgress', 'a function', onProgress);
   }
   // Missing files are expected here (a file removed while walking): they are left out, silently.
   const hasher = await createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' });
@@ -79,7 +76,7 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       try {
         parseReference(reference); // a name the resolver refuses throws here, before any read
         // Stylesheets go through the hasher, whose hash may cover rewritten text (css option).
-        const direct = resolvesToListedFile(entry, roots) && !(manifestOptions.css && /\.css$/i.test(reference));
+        const direct = resolvesToListedFile(entry, roots) && !(manifestOptions.css && isStylesheet(reference));
         if (direct && integrity) {
           // The walk already knows the real path: one read gives both digests, no realpath per
           // file. Same bytes and same xxHash64 as the hasher's streamed digest.
