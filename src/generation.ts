@@ -144,8 +144,9 @@ export interface GenerationCacheOptions<V> {
 export class GenerationCache<K extends string, V extends {}> {
   readonly #clock: GenerationClock;
   readonly #maxEntries: number;
-  // 'drop': the current generation's entries; 'orphan': undefined.
-  #map: Map<K, V> | undefined;
+  // 'drop': the current generation's entries (one Map for the cache's life, cleared in place, so
+  // view() stays valid); 'orphan': undefined.
+  readonly #map: Map<K, V> | undefined;
   readonly #lru: LRUCache<string, V> | undefined;
 
   constructor(clock: GenerationClock, options: GenerationCacheOptions<V>) {
@@ -171,10 +172,19 @@ export class GenerationCache<K extends string, V extends {}> {
    * cache holds only the current generation and is empty while bypassing, so its lookup is one Map.get.
    */
   get(key: K, generation?: number): V | undefined {
-    const map = this.#map;
-    if (map !== undefined) return map.get(key);
+    if (this.#lru === undefined) return this.#map!.get(key);
     if (this.#clock.bypass) return undefined;
-    return this.#lru!.get(`${generation ?? this.#clock.generation}:${key}`);
+    return this.#lru.get(`${generation ?? this.#clock.generation}:${key}`);
+  }
+
+  /**
+   * A 'drop' cache's entries as a live read-only Map, for a hot path that must cost exactly one
+   * `Map.get` (the hasher's cached `url()`): it only ever holds the current generation's entries,
+   * and nothing while bypassing, so reading it needs no check. Writes still go through set().
+   */
+  view(): ReadonlyMap<K, V> {
+    if (this.#map === undefined) throw new TypeError("GenerationCache.view() is for onMove: 'drop' caches");
+    return this.#map;
   }
 
   /** Stores `value`, computed by a lookup that began under `generation`, if that is still allowed. Returns whether it was stored. */
@@ -183,7 +193,7 @@ export class GenerationCache<K extends string, V extends {}> {
     if (clock.bypass || generation !== clock.generation) return false;
     if (this.#map !== undefined) {
       // Bounded like the LRU: a flood of distinct keys restarts the map rather than grow it.
-      if (this.#map.size >= this.#maxEntries) this.#map = new Map();
+      if (this.#map.size >= this.#maxEntries) this.#map.clear();
       this.#map.set(key, value);
     } else {
       this.#lru!.set(`${generation}:${key}`, value);
@@ -198,7 +208,7 @@ export class GenerationCache<K extends string, V extends {}> {
 
   /** Forgets every entry of every generation. */
   clear(): void {
-    if (this.#map !== undefined) this.#map = new Map();
+    if (this.#map !== undefined) this.#map.clear();
     else this.#lru!.clear();
   }
 }

@@ -99,6 +99,8 @@ interface Lookup {
  * scheme); `invalidate()` or the watcher moves the generation, orphaning every cached hash at once.
  */
 export class StaticHasher {
+  // The hot path's map, first of the fields: url() on a hit reads it and #hits, nothing else.
+  readonly #currentUrls: ReadonlyMap<string, string>;
   /** The validated options with every default filled in. */
   readonly options: Readonly<NormalizedOptions>;
   /** Resolves when the watcher's initial scan is done; at once without a watcher. */
@@ -147,6 +149,7 @@ export class StaticHasher {
     this.#storeFresh = this.#store.fresh;
     const { maxEntries } = options;
     this.#urls = new GenerationCache(this.#clock, { onMove: 'drop', maxEntries });
+    this.#currentUrls = this.#urls.view();
     this.#hashes = new GenerationCache(this.#clock, { maxEntries });
     this.#integrities = new GenerationCache(this.#clock, { maxEntries });
     this.#stylesheets = options.css ? new StylesheetRewriter(this.options, this.#clock, (canonical, generation) => {
@@ -200,7 +203,7 @@ export class StaticHasher {
    * hasher.url('css/site.css?x=1#top') //=> '/static/css/site.css?x=1&v=3f9a1c0b7d2e#top'
    */
   url(reference: string): string {
-    const cached = this.#urls.get(reference);
+    const cached = this.#currentUrls.get(reference);
     if (cached !== undefined) {
       this.#hits++;
       return cached;
