@@ -6,7 +6,8 @@
  * {@link ImportMapTagRenderer}, so they print the same bytes. Each takes the caller's environment or
  * instance and never a global one.
  */
-import { StaticHashError, describeValue, type ImportMap, type StaticHasher } from '../src/index.js';
+import { StaticHashError, type ImportMap, type StaticHasher } from '../src/index.js';
+import { describeValue, escapeHtml, handlebarsPosition, withTemplatePosition } from '../src/internal.js';
 
 /** Options of one `static_importmap` tag. */
 export interface ImportMapTagOptions {
@@ -22,8 +23,6 @@ export interface ImportMapTagOptions {
 // What could end a <script> element or start one of its escape states ("<!--", "</script", "<script"),
 // or break a JavaScript consumer of the text: JSON allows each as a \u escape, with the same value.
 const SCRIPT_UNSAFE = /[<>&\u2028\u2029]/g;
-const ATTRIBUTE_UNSAFE = /[&<>"'`]/g;
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
 /**
  * JSON text that is safe inside an HTML `<script>` element: `<`, `>`, `&`, U+2028 and U+2029 are
@@ -35,10 +34,6 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
  */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(SCRIPT_UNSAFE, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-function escapeAttribute(value: string): string {
-  return value.replace(ATTRIBUTE_UNSAFE, (character) => ENTITIES[character]!);
 }
 
 interface RenderedTag<T> {
@@ -102,7 +97,7 @@ export class ImportMapTagRenderer<T = string> {
       }
     }
     if (nonce === undefined || nonce === null || nonce === '') return tag.plain;
-    return this.#wrap(tag.parts.join(` nonce="${escapeAttribute(nonce as string)}"`));
+    return this.#wrap(tag.parts.join(` nonce="${escapeHtml(nonce as string)}"`));
   }
 
   #build(entries: readonly unknown[], integrity: boolean): RenderedTag<T> {
@@ -135,10 +130,10 @@ export class ImportMapTagRenderer<T = string> {
       for (const module of hasher.moduleGraph(entry).modules) {
         if (!module.static || module.type !== undefined || seen.has(module.url)) continue;
         seen.add(module.url);
-        current += `\n<link rel="modulepreload" href="${escapeAttribute(module.url)}"`;
+        current += `\n<link rel="modulepreload" href="${escapeHtml(module.url)}"`;
         if (integrity) {
           const value = map.integrity?.[module.url] ?? hasher.integrity(module.path);
-          if (value !== undefined) current += ` integrity="${escapeAttribute(value)}"`;
+          if (value !== undefined) current += ` integrity="${escapeHtml(value)}"`;
         }
         breakForNonce();
         current += '>';
@@ -256,13 +251,6 @@ interface HelperOptions {
   loc?: { source?: string; start?: { line: number; column: number } };
 }
 
-function position(options: HelperOptions | undefined): string {
-  const loc = options?.loc;
-  const start = loc?.start;
-  if (start === undefined) return loc?.source ? ` (${loc.source})` : '';
-  return loc!.source ? ` (${loc!.source}:${start.line}:${start.column + 1})` : ` (template line ${start.line}, column ${start.column + 1})`;
-}
-
 /**
  * Registers `{{static_importmap "js/main.js" integrity=true nonce=cspNonce}}` (also
  * `<<static_importmap "js/main.js">>` with the `<< >>` delimiters) on a Handlebars instance;
@@ -279,10 +267,7 @@ export function registerImportMapHelper(handlebars: HandlebarsImportMapInstance,
       checkKeywords(hash, IMPORT_MAP_TAG);
       return renderer.render(args, hash.integrity, hash.nonce);
     } catch (error) {
-      if (!(error instanceof StaticHashError)) throw error;
-      throw new StaticHashError(error.code, `${error.message}${position(options)}`, {
-        reference: error.reference, file: error.file, option: error.option, value: error.value, cause: error,
-      });
+      throw withTemplatePosition(error, handlebarsPosition(options?.loc));
     }
   });
 }
