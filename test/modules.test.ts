@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import xxhash from 'xxhash-wasm';
 import {
-  buildManifest, createStaticHasher, lexModule, writeManifest, StaticHashError, type StaticHasher, type StaticHasherOptions,
+  buildManifest, createStaticHasher, lexModule, parseManifest, writeManifest, StaticHashError, type StaticHasher, type StaticHasherOptions,
 } from '../src/index';
 import { makeFixture, recordingLogger, type Fixture } from './helpers/fixture';
 import { codeOf } from './helpers/errors';
@@ -294,3 +294,24 @@ describe('module graphs from a manifest', () => {
     }
   });
 });
+
+describe('a manifest\'s "modules" section', () => {
+  const base = { format: 1, generator: 'static-hash', options: { hashLength: 4, baseUrl: '/static/', urlStyle: 'query', param: 'v', css: true }, files: { 'a.js': 'abcd' } };
+  it.each([
+    [{ 'a.js': { imports: 'x' } }, /modules\["a\.js"\] to be \{ imports/],
+    [{ 'a.js': { imports: [{ specifier: 1 }] } }, /imports\[0\] to be \{ specifier/],
+    [{ 'a.js': { imports: [], computed: -1 } }, /computed to be a count/],
+    [{ 'b.js': { imports: [] } }, /modules\["b\.js"\] has no entry in "files"/],
+    [[], /"modules" to be an object/],
+  ])('refuses %j with ERR_STATIC_MANIFEST', (modules, message) => {
+    const text = JSON.stringify({ ...base, modules });
+    expect(codeOf(() => parseManifest(text, 'm.json'))).toBe('ERR_STATIC_MANIFEST');
+    expect(() => parseManifest(text, 'm.json')).toThrow(message);
+  });
+
+  it('reads a valid one back as written', () => {
+    const modules = { 'a.js': { imports: [{ specifier: './b.js' }, { specifier: './c.json', type: 'json' }, { specifier: './d.js', dynamic: true }], computed: 2 } };
+    expect(parseManifest(JSON.stringify({ ...base, modules }), 'm.json').modules!.get('a.js')).toEqual(modules['a.js']);
+  });
+});
+

@@ -87,6 +87,21 @@ describe('static-hash manifest', () => {
     }
   });
 
+  it('records what each JavaScript module imports, and a hasher serves the import map from it', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public/js'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'public/js/main.js'), "import './util.js';\nconst later = () => import('./lazy.mjs');\n");
+    fs.writeFileSync(path.join(dir, 'public/js/util.js'), 'export const util = 1;\n');
+    fs.writeFileSync(path.join(dir, 'public/js/lazy.mjs'), 'export {};\n');
+    expect(run(['manifest', '--root', 'public', '--quiet'], dir).status).toBe(0);
+    const file = path.join(dir, 'static-manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(manifest.modules).toEqual({ 'js/main.js': { imports: [{ specifier: './util.js' }, { specifier: './lazy.mjs', dynamic: true }], computed: 0 } });
+    const root = path.join(dir, 'public');
+    const live = await hasherOf({ root });
+    expect((await hasherOf({ root, manifest: file })).importMap('js/main.js')).toEqual(live.importMap('js/main.js'));
+  });
+
   it('prints nothing with --quiet', () => {
     const dir = tempDir();
     generateTree(path.join(dir, 'public'), 5, 100);
