@@ -237,6 +237,8 @@ const DEFAULTS = {
   // when its images do is the stale-asset bug this package exists to prevent.
   css: true,
   manifestFallback: 'onMissing',
+  // No bare specifiers: a module graph follows relative and root-relative imports only.
+  modules: { imports: {} },
 } as const;
 
 const OPTION_NAMES = [
@@ -498,6 +500,6 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     cssIgnore: normalizeCssIgnore(options.cssIgnore),
     manifest,
     version,
-    modules: normalizeModules(options.modules),
+    modules: normalizeModules(options.modules === undefined ? DEFAULTS.modules : options.modules),
   };
 }

@@ -40,6 +40,7 @@ describe('normalizeOptions() defaults', () => {
       version: undefined,
       logger: console,
       generation: undefined,
+      modules: { exact: new Map(), prefixes: [] },
     });
   });
 
