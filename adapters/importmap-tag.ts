@@ -36,6 +36,9 @@ export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(SCRIPT_UNSAFE, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+// Distinct entry sets (and integrity choices) whose tag is kept per generation.
+const MAX_CACHED_TAGS = 1000;
+
 interface RenderedTag<T> {
   /** The tag without a nonce, as the engine takes markup (its SafeString). */
   plain: T;
@@ -68,6 +71,8 @@ export class ImportMapTagRenderer<T = string> {
    *   for a bad option, and what {@link StaticHasher.importMap} throws.
    */
   render(entries: readonly unknown[], integrity: unknown, nonce: unknown): T {
+    // One array argument is the list of entries: {% static_importmap page.modules %}.
+    if (entries.length === 1 && Array.isArray(entries[0])) entries = entries[0] as unknown[];
     if (integrity !== undefined && typeof integrity !== 'boolean') {
       throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static_importmap: integrity must be true or false; got ${describeValue(integrity)}`, {
         option: 'integrity', value: integrity,
@@ -92,7 +97,8 @@ export class ImportMapTagRenderer<T = string> {
           this.#generation = generation;
           this.#tags = new Map();
         }
-        if (this.#tags.size >= 1000) this.#tags.clear();
+        // A site has a few entry sets; a template building entries from request data must not grow this without bound.
+        if (this.#tags.size >= MAX_CACHED_TAGS) this.#tags.clear();
         this.#tags.set(key, tag);
       }
     }

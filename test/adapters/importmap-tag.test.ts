@@ -77,6 +77,9 @@ describe('{% static_importmap %} (Nunjucks)', () => {
     const html = environment(hasher).renderString('{% static_importmap "js/main.js", "js/admin.js", integrity=true, nonce=csp_nonce %}', { csp_nonce: 'r4nd"m' });
     expect(html).toBe(expectedTag(hasher, ['js/main.js', 'js/admin.js'], { integrity: true, nonce: 'r4nd&quot;m' }));
     expect(html.match(/nonce="r4nd&quot;m"/g)).toHaveLength(1 + 5);
+    // The entries may also come as one array from the context.
+    expect(environment(hasher).renderString('{% static_importmap entries, integrity=true %}', { entries: ['js/main.js', 'js/admin.js'] }))
+      .toBe(expectedTag(hasher, ['js/main.js', 'js/admin.js'], { integrity: true }));
   });
 
   it('leaves the nonce out when the variable is undefined, and rejects unknown options with the template line', async () => {
