@@ -1,5 +1,5 @@
 import { init as initLexer, parse } from 'es-module-lexer';
-import { StaticHashError, describeValue } from './errors.js';
+import { StaticHashError, describeValue, type StaticHashErrorCode } from './errors.js';
 import type { NormalizedModulesOptions, NormalizedOptions } from './options.js';
 import { parseReference } from './resolve.js';
 
@@ -242,8 +242,12 @@ export interface UnresolvedImport {
   reason: 'computed' | 'syntax' | 'outside' | 'bare' | 'missing';
   /** Says what and why, for a warning. */
   message: string;
-  /** The StaticHashError code that `onMissing: 'throw'` throws for it (none for `computed`). */
-  code: 'ERR_STATIC_MODULE' | 'ERR_STATIC_NOT_FOUND' | 'ERR_STATIC_UNSAFE_PATH' | 'ERR_STATIC_NOT_A_FILE' | 'ERR_STATIC_IO' | undefined;
+  /**
+   * The StaticHashError code that `onMissing: 'throw'` throws for it: `ERR_STATIC_MODULE` (syntax,
+   * bare), `ERR_STATIC_UNSAFE_PATH` (outside), `ERR_STATIC_NOT_FOUND` (missing), or the code of the
+   * error reading the file (`ERR_STATIC_NOT_A_FILE`, `ERR_STATIC_IO`); none for `computed`.
+   */
+  code: StaticHashErrorCode | undefined;
 }
 
 /** Every module reachable from one entry, as {@link StaticHasher.moduleGraph} returns it. */
@@ -292,7 +296,7 @@ export function walkModuleGraph(entry: string, generation: number, host: ModuleH
     } catch (error) {
       if (!(error instanceof StaticHashError)) throw error;
       seen.set(canonical, null);
-      unresolved.push({ module: importer ?? canonical, specifier, reason: 'missing', message: error.message, code: error.code as UnresolvedImport['code'] });
+      unresolved.push({ module: importer ?? canonical, specifier, reason: 'missing', message: error.message, code: error.code });
       return undefined;
     }
     if (hash === undefined) {
@@ -326,7 +330,7 @@ export function walkModuleGraph(entry: string, generation: number, host: ModuleH
       lexed = host.lex(module.path, generation);
     } catch (error) {
       if (!(error instanceof StaticHashError)) throw error;
-      unresolved.push({ module: module.path, specifier: undefined, reason: 'missing', message: error.message, code: error.code as UnresolvedImport['code'] });
+      unresolved.push({ module: module.path, specifier: undefined, reason: 'missing', message: error.message, code: error.code });
       return;
     }
     if (lexed === undefined) return;

@@ -67,10 +67,10 @@ interface Site {
   log: string[];
 }
 
-async function startSite(): Promise<Site> {
+async function startSite(urlStyle: 'query' | 'filename' = 'query'): Promise<Site> {
   const fixture = makeFixture(siteFiles());
   const hasher = await createStaticHasher({
-    root: fixture.path('.'), baseUrl: '/static/', watch: true, logger: { warn: () => {} },
+    root: fixture.path('.'), baseUrl: '/static/', urlStyle, watch: true, logger: { warn: () => {} },
     modules: { imports: { tiny: 'vendor/tiny/index.js' } },
   });
   await hasher.ready;
@@ -93,10 +93,10 @@ async function startSite(): Promise<Site> {
   return { fixture, hasher, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, log };
 }
 
-/** Module requests (any .js under /static/) logged since `offset`, as paths without the query. */
+/** Module requests (any .js under /static/) logged since `offset`, as paths without the version (query or file name). */
 function moduleRequests(site: Site, offset: number): string[] {
   return site.log.slice(offset).map((line) => line.split(' ')[1]!).filter((url) => url.startsWith('/static/') && /\.js(\?|$)/.test(url))
-    .map((url) => url.split('?')[0]!);
+    .map((url) => url.split('?')[0]!.replace(/\.[0-9a-f]{12}\.js$/, '.js'));
 }
 
 async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
@@ -113,6 +113,46 @@ async function result(page: Page): Promise<string> {
 }
 
 const EXPECTED_V1 = `${Array.from({ length: CHAIN - 1 }, (_, index) => `m${index + 1}>`).join('')}leaf-v1 tiny:ok`;
+
+/** The issue's scenario on one site: first view, a second navigation with 0 module requests, a leaf edit. */
+async function cachedForever(browser: Browser, site: Site): Promise<void> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pageUrl = new URL('plain', site.url).href;
+  await page.goto(pageUrl);
+  expect(await result(page)).toBe(EXPECTED_V1);
+  // The first view fetched every module once, each with a version and immutable caching.
+  const first = moduleRequests(site, 0);
+  expect([...first].sort()).toEqual([
+    '/static/js/main.js', ...Array.from({ length: CHAIN }, (_, index) => `/static/js/chain/m${index + 1}.js`),
+    '/static/vendor/tiny/helper.js', '/static/vendor/tiny/index.js',
+  ].sort());
+  for (const line of site.log.filter((entry) => / \/static\//.test(entry))) {
+    expect(line).toMatch(/(\?v=[0-9a-f]{12}|\.[0-9a-f]{12}\.js) 200 public, max-age=31536000, immutable$/);
+  }
+
+  // A second normal navigation: the page is revalidated, not one module is requested.
+  let offset = site.log.length;
+  await page.goto(pageUrl);
+  expect(await result(page)).toBe(EXPECTED_V1);
+  expect(site.log.slice(offset).some((line) => line.startsWith('GET /plain '))).toBe(true);
+  expect(moduleRequests(site, offset)).toEqual([]);
+
+  // Edit the leaf on disk: the watcher moves the generation, the next render maps the leaf to its new URL.
+  const leaf = site.fixture.path(`js/chain/m${CHAIN}.js`);
+  fs.writeFileSync(leaf, "export const value = () => 'leaf-v2';\n");
+  offset = site.log.length;
+  await waitFor(async () => {
+    await page.goto(pageUrl);
+    return (await result(page)).includes('leaf-v2');
+  }, 'the page to run the edited leaf');
+  expect(await result(page)).toBe(EXPECTED_V1.replace('leaf-v1', 'leaf-v2'));
+  // Only the leaf came over the network (once per navigation that saw its new URL).
+  const afterEdit = moduleRequests(site, offset);
+  expect(afterEdit.length).toBeGreaterThan(0);
+  expect(new Set(afterEdit)).toEqual(new Set([`/static/js/chain/m${CHAIN}.js`]));
+  await context.close();
+}
 
 describe('module graphs in a real browser (static_importmap)', () => {
   let browser: Browser;
@@ -137,42 +177,7 @@ describe('module graphs in a real browser (static_importmap)', () => {
   });
 
   it('runs the page; a second navigation requests no module; after the leaf changes only the leaf is requested', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const pageUrl = new URL('plain', site.url).href;
-    await page.goto(pageUrl);
-    expect(await result(page)).toBe(EXPECTED_V1);
-    // The first view fetched every module once, each with a version and immutable caching.
-    const first = moduleRequests(site, 0);
-    expect([...first].sort()).toEqual([
-      '/static/js/main.js', ...Array.from({ length: CHAIN }, (_, index) => `/static/js/chain/m${index + 1}.js`),
-      '/static/vendor/tiny/helper.js', '/static/vendor/tiny/index.js',
-    ].sort());
-    for (const line of site.log.filter((entry) => / \/static\//.test(entry))) {
-      expect(line).toMatch(/\?v=[0-9a-f]{12} 200 public, max-age=31536000, immutable$/);
-    }
-
-    // A second normal navigation: the page is revalidated, not one module is requested.
-    let offset = site.log.length;
-    await page.goto(pageUrl);
-    expect(await result(page)).toBe(EXPECTED_V1);
-    expect(site.log.slice(offset).some((line) => line.startsWith('GET /plain '))).toBe(true);
-    expect(moduleRequests(site, offset)).toEqual([]);
-
-    // Edit the leaf on disk: the watcher moves the generation, the next render maps the leaf to its new URL.
-    const leaf = site.fixture.path(`js/chain/m${CHAIN}.js`);
-    fs.writeFileSync(leaf, "export const value = () => 'leaf-v2';\n");
-    offset = site.log.length;
-    await waitFor(async () => {
-      await page.goto(pageUrl);
-      return (await result(page)).includes('leaf-v2');
-    }, 'the page to run the edited leaf');
-    expect(await result(page)).toBe(EXPECTED_V1.replace('leaf-v1', 'leaf-v2'));
-    // Only the leaf came over the network (once per navigation that saw its new URL).
-    const afterEdit = moduleRequests(site, offset);
-    expect(afterEdit.length).toBeGreaterThan(0);
-    expect(new Set(afterEdit)).toEqual(new Set([`/static/js/chain/m${CHAIN}.js`]));
-    await context.close();
+    await cachedForever(browser, site);
   }, 120_000);
 
   it('without the tag (the control), a second navigation revalidates every imported module', async () => {
@@ -226,3 +231,29 @@ describe('module graphs in a real browser (static_importmap)', () => {
     await context.close();
   }, 60_000);
 });
+
+describe('module graphs in a real browser with urlStyle "filename"', () => {
+  let browser: Browser;
+  let site: Site;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: findChromium(), args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'] });
+    site = await startSite('filename');
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (site) {
+      site.server.closeAllConnections();
+      await new Promise((resolve) => site.server.close(resolve));
+      await site.hasher.close();
+      site.fixture.cleanup();
+    }
+  });
+
+  it('caches every module forever and refetches only an edited leaf, with hashes in file names', async () => {
+    await cachedForever(browser, site);
+    expect(site.log.some((line) => /^GET \/static\/js\/chain\/m1\.[0-9a-f]{12}\.js 200 /.test(line))).toBe(true);
+  }, 120_000);
+});
+
