@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { StylesheetRewriter, isStylesheet } from './css.js';
+import { isStylesheet } from './css-references.js';
+import { StylesheetHasher } from './stylesheet.js';
 import { digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
@@ -113,7 +114,7 @@ export class StaticHasher {
   // Hashes by canonical path, orphaned when the generation moves.
   readonly #hashes: GenerationCache<string, string>;
   // Hashes .css files over their rewritten text (options.css); undefined when off.
-  readonly #stylesheets: StylesheetRewriter | undefined;
+  readonly #stylesheets: StylesheetHasher | undefined;
   // sha384 digests, keyed and orphaned like #hashes.
   readonly #integrities: GenerationCache<string, string>;
   readonly #manifest: LoadedManifest | undefined;
@@ -152,7 +153,7 @@ export class StaticHasher {
     this.#currentUrls = this.#urls.view();
     this.#hashes = new GenerationCache(this.#clock, { maxEntries });
     this.#integrities = new GenerationCache(this.#clock, { maxEntries });
-    this.#stylesheets = options.css ? new StylesheetRewriter(this.options, this.#clock, (canonical, generation) => {
+    this.#stylesheets = options.css ? new StylesheetHasher(this.options, this.#clock, (canonical, generation) => {
       const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
       return hash === MISSING ? undefined : hash;
     }) : undefined;

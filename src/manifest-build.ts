@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
-import { isStylesheet } from './css.js';
+import { isStylesheet } from './css-references.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
 import type { NormalizedRoot, StaticHasherOptions } from './options.js';

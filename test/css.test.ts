@@ -392,6 +392,14 @@ describe('rewriteStylesheet() and scanStylesheet()', () => {
     ]);
   });
 
+  it('consumes <!-- and --> as the CDO and CDC tokens they are, so a url() right after either is found', () => {
+    // Found by the differential test against @csstools/css-tokenizer: '<!--url(a.png)' was read as
+    // the ident '--url' and its function, hiding the url token a browser sees.
+    const found = scanStylesheet('<!--url(a.png)\n-->url(b.png) <!-- a{background:url("c.png")} -->');
+    expect(found.map(({ url, kind }) => [url, kind])).toEqual([['a.png', 'url'], ['b.png', 'url'], ['c.png', 'url']]);
+    expect(rewriteStylesheet('<!--url(a.png)', 'a.css', (target) => `/s/${target.path}`)).toBe('<!--url(/s/a.png)');
+  });
+
   it('rejects a non-string with StaticHashError', () => {
     expect(() => scanStylesheet(42 as unknown as string)).toThrow(StaticHashError);
     expect(() => rewriteStylesheet('', 'a.css', 'nope' as never)).toThrow(StaticHashError);
