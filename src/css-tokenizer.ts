@@ -41,14 +41,15 @@ function isDigit(c: number): boolean {
 function isHexDigit(c: number): boolean {
   return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
+// NUL counts as U+FFFD, which the spec's input preprocessing puts in its place: a non-ASCII name code point.
 function isNameStart(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c >= 0x80;
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c >= 0x80 || c === 0;
 }
 function isNameCodePoint(c: number): boolean {
   return isNameStart(c) || isDigit(c) || c === HYPHEN;
 }
 function isNonPrintable(c: number): boolean {
-  return c <= 0x08 || c === 0x0b || (c >= 0x0e && c <= 0x1f) || c === 0x7f;
+  return (c >= 0x01 && c <= 0x08) || c === 0x0b || (c >= 0x0e && c <= 0x1f) || c === 0x7f;
 }
 // charCodeAt past the end is NaN, for which every predicate above is false: that is EOF.
 
@@ -118,10 +119,15 @@ export class CssTokenizer {
     return this.#position;
   }
 
-  /** A value in text form: UTF-8 decoded in binary mode. */
+  /**
+   * A value in text form: UTF-8 decoded in binary mode; NUL and lone surrogates become U+FFFD, as
+   * the spec's input preprocessing makes them.
+   */
   decode(value: string): string {
     // eslint-disable-next-line no-control-regex
-    return this.#binary && /[^\u0000-\u007f]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+    if (this.#binary && /[^\u0000-\u007f]/.test(value)) return Buffer.from(value, 'latin1').toString('utf8').replaceAll('\0', '\ufffd');
+    // eslint-disable-next-line no-control-regex
+    return /[\0\ud800-\udfff]/.test(value) ? value.replaceAll('\0', '\ufffd').toWellFormed() : value;
   }
 
   /** Consumes the next token and returns its kind; 'eof' at the end (and on every call after). */

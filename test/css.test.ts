@@ -400,6 +400,11 @@ describe('rewriteStylesheet() and scanStylesheet()', () => {
     expect(rewriteStylesheet('<!--url(a.png)', 'a.css', (target) => `/s/${target.path}`)).toBe('<!--url(/s/a.png)');
   });
 
+  it('reads NUL as U+FFFD, as the spec\'s input preprocessing does: a name code point, never a bad url', () => {
+    // Also found by the differential test: '\0url(a.png)' is the function '\ufffdurl(' to a browser.
+    expect(scanStylesheet('\0url(a.png) b{c:url(a\0b.png)}').map(({ url, kind }) => [url, kind])).toEqual([['a\ufffdb.png', 'url']]);
+  });
+
   it('rejects a non-string with StaticHashError', () => {
     expect(() => scanStylesheet(42 as unknown as string)).toThrow(StaticHashError);
     expect(() => rewriteStylesheet('', 'a.css', 'nope' as never)).toThrow(StaticHashError);
