@@ -6,7 +6,7 @@ import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
-import { firstCandidate, parseReference, resolveFile, type ParsedReference } from './resolve.js';
+import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
 import { readGitVersion } from './version.js';
@@ -159,7 +159,7 @@ export class StaticHasher {
   #storeFresh: boolean;
   #watcherState: WatcherState = 'off';
   // A burst of file events is open: files may still be being written, so nothing is cached.
-  #settling = false;
+  #eventBurst = false;
   #hits = 0;
   #misses = 0;
   #watcher: RootWatcher | undefined;
@@ -196,7 +196,7 @@ export class StaticHasher {
       this.#watcherState = 'starting';
       this.#watcher = watchRoots(options.roots, options.watch, {
         onChange: (settling) => {
-          this.#settling = settling;
+          this.#eventBurst = settling;
           this.#updateBypass();
           this.#onGeneration(this.#store.bump());
         },
@@ -438,7 +438,7 @@ export class StaticHasher {
     if (this.#watcher) {
       // From here on the hasher caches as one without a watcher: until invalidate().
       this.#watcherState = 'closed';
-      this.#settling = false;
+      this.#eventBurst = false;
       this.#updateBypass();
       await this.#watcher.close();
     }
@@ -539,7 +539,7 @@ export class StaticHasher {
   #onMissing(parsed: ParsedReference, reference: string, generation: number): void {
     const { onMissing, roots, logger } = this.options;
     if (onMissing === 'ignore') return;
-    const file = firstCandidate(parsed.path, roots);
+    const file = lookedForPath(parsed.path, roots);
     // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
     const manifest = this.#manifest !== undefined && this.options.manifest?.fallback !== 'live' ? this.#manifest.file : undefined;
     const where = manifest === undefined ? `looked for ${file}` : `not in the manifest ${manifest}`;
@@ -585,7 +585,7 @@ export class StaticHasher {
     // Until the watcher's first scan is done, a file may change before it is watched; during a burst
     // of events, files may still be being written: in both cases cache nothing, so no lookup made
     // after a change was observed can return a hash read before it.
-    this.#clock.setBypass(this.#nocache || !this.#storeFresh || this.#settling
+    this.#clock.setBypass(this.#nocache || !this.#storeFresh || this.#eventBurst
       || this.#watcherState === 'degraded' || this.#watcherState === 'starting');
   }
 }

@@ -13,7 +13,7 @@ import { GenerationCache, type GenerationClock } from './generation.js';
 import { walkComponents } from './graph.js';
 import type { NormalizedOptions } from './options.js';
 import { withRegularFile } from './read-file.js';
-import { firstCandidate, parseReference, resolveFile } from './resolve.js';
+import { lookedForPath, parseReference, resolveFile } from './resolve.js';
 import { baseUrlPath, encodePath, formatUrl } from './url.js';
 
 /**
@@ -247,7 +247,7 @@ export class StylesheetHasher {
     if (!cyclic) {
       const bytes = first.rawHash === undefined ? this.#render(first, members, undefined) : undefined;
       const hash = first.rawHash ?? digestBytes(bytes!);
-      this.#settle(first, hash, bytes, false, generation, outcomes);
+      this.#record(first, hash, bytes, false, generation, outcomes);
       if (first === root) rootBytes = bytes;
     } else {
       const sorted = [...component].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -259,7 +259,7 @@ export class StylesheetHasher {
       const hash = digestBytes(Buffer.from(parts.join(''), 'latin1'));
       for (const node of component) {
         const bytes = this.#render(node, members, hash);
-        this.#settle(node, hash, bytes, true, generation, outcomes);
+        this.#record(node, hash, bytes, true, generation, outcomes);
         if (node === root) rootBytes = bytes;
       }
     }
@@ -267,7 +267,7 @@ export class StylesheetHasher {
   }
 
   /** Records a computed stylesheet for this batch and, when allowed, the caches; frees its text. */
-  #settle(node: SheetNode, hash: string, bytes: Buffer | undefined, cyclic: boolean, generation: number, outcomes: Map<string, SheetOutcome>): void {
+  #record(node: SheetNode, hash: string, bytes: Buffer | undefined, cyclic: boolean, generation: number, outcomes: Map<string, SheetOutcome>): void {
     outcomes.set(node.path, { hash });
     this.#sheets.set(node.path, { hash, cyclic }, generation);
     if (bytes !== undefined) this.#rewritten.set(node.path, bytes, generation);
@@ -320,7 +320,7 @@ export class StylesheetHasher {
   }
 
   #notFound(canonical: string): string {
-    return `which was not found (looked for ${firstCandidate(canonical, this.#options.roots)}); left as written`;
+    return `which was not found (looked for ${lookedForPath(canonical, this.#options.roots)}); left as written`;
   }
 
   /** Warns once per generation about one reference of one stylesheet. */
