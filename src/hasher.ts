@@ -561,12 +561,10 @@ export class StaticHasher {
   }
 
   #onStoreState(state: GenerationState): void {
-    // Back in touch under the same generation: hashes cached before the store lost touch may predate
-    // edits made meanwhile (which lookups have been showing, hashed afresh); never go back to them.
-    if (state.fresh && !this.#storeFresh) {
-      this.#hashes.clear();
-      this.#stylesheets?.clear();
-    }
+    // Back in touch under the same generation: whatever was cached before the store lost touch (hashes,
+    // integrity values, stylesheets) may predate edits made meanwhile (which lookups have been showing,
+    // computed afresh); never go back to any of it.
+    if (state.fresh && !this.#storeFresh) this.#clock.forgetAll();
     this.#storeFresh = state.fresh;
     this.#updateBypass();
     this.#onGeneration(state.generation);

@@ -106,12 +106,6 @@ export class StylesheetHasher {
     });
   }
 
-  /** Forgets every cached stylesheet, of every generation. */
-  clear(): void {
-    this.#sheets.clear();
-    this.#rewritten.clear();
-  }
-
   /** The full hash (16 hex characters) of the stylesheet at `canonical`, whose real path is `file`; undefined if it vanished. */
   hash(canonical: string, file: string, generation: number): string | undefined {
     const cached = this.#sheets.get(canonical, generation);
