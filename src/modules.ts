@@ -1,5 +1,6 @@
 import { init as initLexer, parse } from 'es-module-lexer';
 import { StaticHashError, describeValue, type StaticHashErrorCode } from './errors.js';
+import { walkComponents } from './graph.js';
 import type { NormalizedModulesOptions, NormalizedOptions } from './options.js';
 import { parseReference } from './resolve.js';
 
@@ -273,10 +274,10 @@ export interface ModuleHost {
 }
 
 /**
- * Walks a module graph: breadth first from the entry over static imports (those modules are
- * `static`), then on from the dynamic imports found. A module already seen is not visited again, so
- * cycles end the walk: a module's hash is its own bytes (nothing is rewritten), so unlike stylesheets
- * no cycle needs a joint hash.
+ * Walks a module graph with the shared walk of src/graph.ts: first from the entry over static
+ * imports (those modules are `static`), then from each module reached through a dynamic import,
+ * over every import. A module already seen is not explored again, so cycles end the walk: a module's
+ * hash is its own bytes (nothing is rewritten), so unlike stylesheets no component needs a joint hash.
  */
 export function walkModuleGraph(entry: string, generation: number, host: ModuleHost, resolver: ModuleResolver): ModuleGraph {
   const modules: GraphModule[] = [];
@@ -284,12 +285,18 @@ export function walkModuleGraph(entry: string, generation: number, host: ModuleH
   // Canonical path -> its module, or null when it could not be used (reported once).
   const seen = new Map<string, GraphModule | null>();
   const hashes = new Map<string, string>();
+  // Each module's imports, resolved once; linked to their targets' modules when the walk is done.
+  const resolved = new Map<GraphModule, Array<{ record: ModuleImportRecord; target: FileTarget }>>();
+  // Who first led to a path not loaded yet: for its message when it is missing, and its module type.
+  const firstImport = new Map<string, { importer: string; record: ModuleImportRecord }>();
+  const deferred: string[] = [];
 
-  const visit = (
-    canonical: string, isStatic: boolean, type: string | undefined, importer: string | undefined, specifier: string | undefined, queue: GraphModule[],
-  ): GraphModule | undefined => {
+  const visit = (canonical: string, isStatic: boolean): GraphModule | undefined => {
     const known = seen.get(canonical);
     if (known !== undefined) return known ?? undefined;
+    const from = firstImport.get(canonical);
+    const importer = from?.importer;
+    const specifier = from?.record.specifier;
     let hash: string | undefined;
     try {
       hash = host.hash(canonical, generation);
@@ -308,32 +315,31 @@ export function walkModuleGraph(entry: string, generation: number, host: ModuleH
       });
       return undefined;
     }
-    const module: GraphModule = { path: canonical, key: moduleKey(resolver, canonical), url: host.url(canonical, hash), static: isStatic, type, imports: [] };
+    const module: GraphModule = {
+      path: canonical, key: moduleKey(resolver, canonical), url: host.url(canonical, hash), static: isStatic, type: from?.record.type, imports: [],
+    };
     seen.set(canonical, module);
     hashes.set(canonical, hash);
     modules.push(module);
-    queue.push(module);
     return module;
   };
 
-  const link = (module: GraphModule, record: ModuleImportRecord, target: FileTarget, next: GraphModule): void => {
-    // An import written with a query or fragment is another module instance in the browser, with its own URL.
-    const url = target.reference === target.path ? next.url : host.url(target.reference, hashes.get(next.path)!);
-    module.imports.push({ specifier: record.specifier, dynamic: record.dynamic === true, key: target.key, path: target.path, url });
-  };
-
-  type Deferred = { module: GraphModule; record: ModuleImportRecord; target: FileTarget };
-  const expand = (module: GraphModule, queue: GraphModule[], deferred: Deferred[]): void => {
-    if (module.type !== undefined) return;
+  /** Lexes and resolves a module's imports once, reporting what cannot be followed. */
+  const importsOf = (module: GraphModule): Array<{ record: ModuleImportRecord; target: FileTarget }> => {
+    let list = resolved.get(module);
+    if (list !== undefined) return list;
+    list = [];
+    resolved.set(module, list);
+    if (module.type !== undefined) return list;
     let lexed: LexedModule | undefined;
     try {
       lexed = host.lex(module.path, generation);
     } catch (error) {
       if (!(error instanceof StaticHashError)) throw error;
       unresolved.push({ module: module.path, specifier: undefined, reason: 'missing', message: error.message, code: error.code });
-      return;
+      return list;
     }
-    if (lexed === undefined) return;
+    if (lexed === undefined) return list;
     if (lexed.error !== undefined) {
       unresolved.push({
         module: module.path, specifier: undefined, reason: 'syntax', code: 'ERR_STATIC_MODULE',
@@ -358,27 +364,45 @@ export function walkModuleGraph(entry: string, generation: number, host: ModuleH
         });
         continue;
       }
-      // A static module's dynamic imports wait until every static module is found, so that a module
-      // imported both ways counts as static (and is preloaded).
-      if (record.dynamic === true && module.static) {
-        deferred.push({ module, record, target });
-        continue;
-      }
-      const next = visit(target.path, module.static, record.type, module.path, record.specifier, queue);
-      if (next !== undefined) link(module, record, target, next);
+      if (!firstImport.has(target.path)) firstImport.set(target.path, { importer: module.path, record });
+      list.push({ record, target });
     }
+    return list;
   };
 
-  const staticQueue: GraphModule[] = [];
-  const deferred: Deferred[] = [];
-  visit(entry, true, undefined, undefined, undefined, staticQueue);
-  for (let index = 0; index < staticQueue.length; index++) expand(staticQueue[index]!, staticQueue, deferred);
-  const dynamicQueue: GraphModule[] = [];
-  for (const { module, record, target } of deferred) {
-    const next = visit(target.path, false, record.type, module.path, record.specifier, dynamicQueue);
-    if (next !== undefined) link(module, record, target, next);
+  // Static imports first, so that a module imported both ways counts as static (and is preloaded);
+  // a static module's dynamic imports wait for the second part.
+  const root = visit(entry, true);
+  if (root !== undefined) {
+    walkComponents(entry, root, {
+      edges: (module) => importsOf(module).flatMap(({ record, target }) => {
+        if (record.dynamic !== true) return [target.path];
+        deferred.push(target.path);
+        return [];
+      }),
+      load: (key) => (seen.has(key) ? undefined : visit(key, true)),
+      component: () => {},
+    });
+    for (const key of deferred) {
+      if (seen.has(key)) continue;
+      const start = visit(key, false);
+      if (start === undefined) continue;
+      walkComponents(key, start, {
+        edges: (module) => importsOf(module).map(({ target }) => target.path),
+        load: (next) => (seen.has(next) ? undefined : visit(next, false)),
+        component: () => {},
+      });
+    }
   }
-  for (let index = 0; index < dynamicQueue.length; index++) expand(dynamicQueue[index]!, dynamicQueue, deferred);
+  for (const [module, list] of resolved) {
+    for (const { record, target } of list) {
+      const next = seen.get(target.path);
+      if (next === undefined || next === null) continue;
+      // An import written with a query or fragment is another module instance in the browser, with its own URL.
+      const url = target.reference === target.path ? next.url : host.url(target.reference, hashes.get(next.path)!);
+      module.imports.push({ specifier: record.specifier, dynamic: record.dynamic === true, key: target.key, path: target.path, url });
+    }
+  }
   return { entry, generation, modules, unresolved };
 }
 
