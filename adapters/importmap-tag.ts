@@ -55,6 +55,9 @@ interface RenderedTag<T> {
 export class ImportMapTagRenderer<T = string> {
   readonly #hasher: StaticHasher;
   readonly #wrap: (html: string) => T;
+  // Kept with the hasher's public `generation` and `bypass` rather than a GenerationCache on its clock:
+  // the adapters accept a hasher from another copy of the core (CommonJS core, ESM adapter), whose
+  // private clock this copy cannot reach. The rules are the same: read first, store only if current.
   #generation = -1;
   #tags = new Map<string, RenderedTag<T>>();
 
