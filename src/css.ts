@@ -4,6 +4,7 @@ import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import type { CssIgnorePattern, NormalizedOptions } from './options.js';
 import { firstCandidate, parseReference, resolveFile, splitReference } from './resolve.js';
+import { withoutOwnVersion } from './own-version.js';
 import { formatUrl, encodePath } from './url.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -666,6 +667,14 @@ export class StylesheetRewriter {
     });
   }
 
+  readonly #exists = (canonical: string): boolean => {
+    try {
+      return resolveFile(canonical, this.#options.roots, canonical) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+
   /** Forgets every cached stylesheet, of every generation. */
   clear(): void {
     this.#sheets.clear();
@@ -808,6 +817,8 @@ export class StylesheetRewriter {
       if (target === undefined) {
         directory ??= slash === -1 ? [] : canonical.slice(0, slash).split('/');
         target = resolveFrom(reference.url, directory, this.#basePath);
+        // A reference that already carries a version (a build output's stylesheet) gets the current one instead of a second.
+        if (target.kind === 'file') target = withoutOwnVersion(target, this.#options, this.#exists);
         resolutions.set(key, target);
       }
       // Ignore patterns may look at the stylesheet, and warnings are per stylesheet: both stay per reference.
