@@ -369,6 +369,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
       previous = reference;
       let bytes: Buffer | undefined;
       let hash: string | undefined;
+      let readDigest: string | undefined;
       try {
         parseReference(reference);
         if (stylesheetsRewritten && /\.css$/i.test(reference)) {
@@ -379,7 +380,8 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
         } else {
           // One read: the hash is the xxHash64 of the very bytes written (what the hasher computes).
           bytes = await hasher.read(reference);
-          hash = bytes === undefined ? undefined : digestBytes(bytes).slice(0, hashLength);
+          readDigest = bytes === undefined ? undefined : digestBytes(bytes);
+          hash = readDigest?.slice(0, hashLength);
         }
       } catch (error) {
         if (error instanceof StaticHashError && (error.code === 'ERR_STATIC_UNSAFE_PATH' || error.code === 'ERR_STATIC_NOT_A_FILE')) {
@@ -396,7 +398,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
       files[reference] = hash;
       if (integrity) integrities[reference] = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
 
-      const digest = digestBytes(bytes);
+      const digest = readDigest ?? digestBytes(bytes);
       const names = [reference];
       if (urlStyle === 'filename') {
         const hashed = insertHashInFilename(reference, hash);
