@@ -195,7 +195,10 @@ type ShortcodeThis = { page?: { inputPath?: string } } | undefined;
  * `@11ty/eleventy-plugin-handlebars` registers as Handlebars helpers (add that plugin after this one:
  * it copies the shortcodes that exist when it runs). The hasher is created in `eleventy.before`
  * (async, once), the generation moves on every watch rebuild (`eleventy.beforeWatch`), and the roots
- * are added as watch targets so editing a static file rebuilds the pages that reference it.
+ * are added as watch targets so editing a static file rebuilds the pages that reference it. After
+ * each build (`eleventy.after`) the static files are written into Eleventy's output as the bytes
+ * their URLs name (the `build` option, see {@link buildEleventyOutput}); no passthrough copy of the
+ * roots is needed, and one is refused.
  *
  * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` for a bad plugin option; a bad hasher option
  *   fails the build in `eleventy.before`.
@@ -203,7 +206,7 @@ type ShortcodeThis = { page?: { inputPath?: string } } | undefined;
  * // eleventy.config.mjs
  * import staticHash from 'static-hash/eleventy';
  * export default function (eleventyConfig) {
- *   eleventyConfig.addPassthroughCopy({ public: 'static' });
+ *   // Writes public/ into _site/static/ (stylesheets rewritten) after each build.
  *   eleventyConfig.addPlugin(staticHash, { root: 'public', baseUrl: '/static/' });
  * }
  * // index.njk: <script src="{% static "js/app.js" %}" integrity="{% static_integrity "js/app.js" %}"></script>
