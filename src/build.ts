@@ -77,6 +77,8 @@ export interface BuildStaticResult {
 export const COMPRESSION_MARGIN = 0.05;
 /** Name of the record, in the output directory, of what each build wrote. */
 export const BUILD_RECORD = '.static-hash-build.json';
+/** Beside the record: what a running build has put in place since the record was last written. */
+const BUILD_JOURNAL = '.static-hash-build.journal';
 /** The record keeps at most this many builds (and at least `keep + 1`). */
 const RECORD_BUILDS = 10;
 
@@ -189,6 +191,35 @@ function readRecord(file: string): BuildRecord {
   };
 }
 
+/**
+ * Folds the journal of a build that did not finish (killed after renaming files into place, before
+ * writing the record) into the record: an entry counts only if the file there is still the one it
+ * names. Returns whether there was a journal.
+ */
+function replayJournal(journalFile: string, outDir: string, record: BuildRecord): boolean {
+  let text: string;
+  try {
+    if (!fs.lstatSync(journalFile).isFile()) refuse(journalFile, 'it is not a regular file, so not a journal this tool wrote');
+    text = fs.readFileSync(journalFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  for (const line of text.split('\n')) {
+    let entry: (RecordedFile & { name?: unknown }) | undefined;
+    try {
+      entry = JSON.parse(line) as RecordedFile & { name?: unknown };
+    } catch {
+      continue; // the last line of a killed build may be cut short
+    }
+    if (entry === null || typeof entry !== 'object' || typeof entry.name !== 'string' || entry.name.split('/').includes('..')) continue;
+    const { name, ...recorded } = entry;
+    const stat = lstatOrUndefined(path.join(outDir, name));
+    if (stat !== undefined && sameFile(recorded, stat)) record.files[name] = recorded;
+  }
+  return true;
+}
+
 function sameFile(recorded: RecordedFile | undefined, stat: fs.Stats): recorded is RecordedFile {
   return recorded !== undefined && stat.isFile() && stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs && stat.ino === recorded.ino;
 }
@@ -205,20 +236,51 @@ function lstatOrUndefined(file: string): fs.Stats | undefined {
 }
 
 /** Writes `bytes` to a temporary file beside `file` and renames it into place: readers see the old bytes or the new. */
-function writeAtomically(file: string, bytes: Buffer | string, flush = false): void {
+function writeAtomically(file: string, bytes: Buffer | string, flush = false, beforeRename?: (written: fs.Stats) => void): void {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
+    let written: fs.Stats;
     try {
       fs.writeFileSync(fd, bytes);
       if (flush) fs.fsyncSync(fd);
+      written = fs.fstatSync(fd);
     } finally {
       fs.closeSync(fd);
     }
+    // A rename keeps the inode, size and mtime: what the caller notes now identifies the file in place.
+    beforeRename?.(written);
     fs.renameSync(temp, file);
   } catch (error) {
     fs.rmSync(temp, { force: true });
     throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write ${file}: ${(error as Error).message}`, { file, cause: error });
+  }
+}
+
+const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes `.<name>.<pid>.<random>.tmp` files of processes no longer running from `dir`. */
+function sweepTemporaryFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = TEMPORARY.exec(name);
+    if (match === null || Number(match[1]) === process.pid || isRunning(Number(match[1]))) continue;
+    const file = path.join(dir, name);
+    if (fs.lstatSync(file).isFile()) fs.rmSync(file, { force: true });
   }
 }
 
@@ -288,6 +350,8 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
     fs.mkdirSync(outDir, { recursive: true });
     const recordFile = path.join(outDir, BUILD_RECORD);
     const record = readRecord(recordFile);
+    const journalFile = path.join(outDir, BUILD_JOURNAL);
+    const journaled = replayJournal(journalFile, outDir, record);
     const manifestFile = manifestOption === false ? undefined : path.resolve(manifestOption ?? path.join(outDir, 'static-manifest.json'));
     const manifestKey = manifestFile !== undefined && within(outDir, realTarget(manifestFile))
       ? path.relative(outDir, realTarget(manifestFile)).split(path.sep).join('/') : undefined;
@@ -295,9 +359,9 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
     const listed = listReferences(roots);
     const unnamed = listed.skipped;
     const sources = new Set(listed.references);
-    for (const reserved of [BUILD_RECORD, manifestKey]) {
+    for (const reserved of [BUILD_RECORD, BUILD_JOURNAL, manifestKey]) {
       if (reserved !== undefined && sources.has(reserved)) {
-        invalid(reserved === BUILD_RECORD ? 'out' : 'manifest', `a path no source file has; "${reserved}" is one`, reserved);
+        invalid(reserved === manifestKey ? 'manifest' : 'out', `a path no source file has; "${reserved}" is one`, reserved);
       }
     }
 
@@ -347,9 +411,12 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
           refuse(file, 'a file this tool did not write (or one changed since) is there; remove it, or build into another directory');
         }
       }
-      writeAtomically(file, bytes);
-      const after = fs.lstatSync(file);
-      record.files[relative] = { digest, size: after.size, mtimeMs: after.mtimeMs, ino: after.ino, time: now, ...(from === undefined ? {} : { from }) };
+      writeAtomically(file, bytes, false, (stat) => {
+        const entry: RecordedFile = { digest, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, time: now, ...(from === undefined ? {} : { from }) };
+        record.files[relative] = entry;
+        // Journaled before the rename: a build killed after it still owns the file it put in place.
+        fs.appendFileSync(journalFile, `${JSON.stringify({ name: relative, ...entry })}\n`);
+      });
       written.push(relative);
     };
 
@@ -473,13 +540,20 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
     }
     for (const name of Object.keys(record.declined)) if (!current.has(name.replace(/\.(br|gz|zst)$/, '')) && !protectedFiles.has(name)) delete record.declined[name];
 
+    // Temporary files of a build killed mid-write (SIGKILL, power loss): by their name, which only
+    // this tool gives, and a process id no longer running, as writeManifest() sweeps its own.
+    for (const dir of checkedDirs) sweepTemporaryFiles(path.join(outDir, dir));
+
     const currentFiles = [...current].sort();
     const last = record.builds[record.builds.length - 1];
     const changed = written.length > 0 || removed.length > 0 || last === undefined || last.files.join('\0') !== currentFiles.join('\0');
     if (changed) {
       record.builds.push({ time: now, files: currentFiles });
       record.builds = record.builds.slice(-Math.max(RECORD_BUILDS, keep + 1));
+    }
+    if (changed || journaled) {
       writeAtomically(recordFile, `${JSON.stringify(record)}\n`, true);
+      fs.rmSync(journalFile, { force: true });
     }
     return { manifest, manifestFile, manifestWritten, files: Object.keys(files).length, written, skipped, removed, unnamed, conflicts };
   } finally {

@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -268,3 +268,64 @@ describe('static-hash build --keep', () => {
     expect(fs.existsSync(fixture.path('public/built'))).toBe(false);
   });
 });
+
+describe('static-hash build: terminal and faults', () => {
+  it('shows a progress bar on a terminal, and none with --quiet', () => {
+    const fixture = site();
+    // script(1) runs the CLI on a pseudo-terminal, as in an interactive shell.
+    const onTerminal = (extra: string): string => spawnSync('script', ['-qec', `"${process.execPath}" "${CLI}" build --out dist ${extra}`, '/dev/null'], {
+      cwd: fixture.dir, encoding: 'utf8', timeout: 60_000,
+    }).stdout;
+    const shown = onTerminal('');
+    expect(shown).toMatch(/\r\[#{30}\] 11\/11 files/);
+    expect(shown).toContain('static-hash: built 11 files');
+    expect(onTerminal('--quiet')).toBe('');
+  });
+
+  it('killed at any point, leaves every output file whole (old or new, never a part), and the next build finishes the job', async () => {
+    const fixture = site();
+    for (let i = 0; i < 600; i++) fixture.write(`public/bulk/d${i % 12}/f${i}.txt`, `${i} `.repeat(2000 + (i % 7) * 500));
+    const sources = new Map<string, Buffer>();
+    for (let i = 0; i < 600; i++) sources.set(`bulk/d${i % 12}/f${i}.txt`, fs.readFileSync(fixture.path(`public/bulk/d${i % 12}/f${i}.txt`)));
+    // Every version each file has had: a killed run leaves the one it wrote, or whatever an earlier run left.
+    const versions = new Map<string, Buffer[]>();
+    let killedMidway = 0;
+    let wholeFiles = 0;
+    for (const delay of [150, 300, 450, 600]) {
+      const child = spawn(process.execPath, [CLI, 'build', '--out', 'dist', '--quiet'], { cwd: fixture.dir, stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const exited = child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(child.exitCode)
+        : new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGKILL');
+      if ((await exited) === null) killedMidway++;
+      for (const [name, bytes] of sources) {
+        const file = fixture.path(`dist/${name}`);
+        if (!fs.existsSync(file)) continue;
+        const found = fs.readFileSync(file);
+        expect(found.equals(bytes) || (versions.get(name) ?? []).some((version) => version.equals(found))).toBe(true);
+        wholeFiles++;
+      }
+      for (const [name, bytes] of sources) versions.set(name, [...(versions.get(name) ?? []), bytes]);
+      // Change every bulk file, so the next (killed) run replaces files this one wrote.
+      for (const [name, bytes] of sources) {
+        const changed = Buffer.concat([bytes, Buffer.from(`${delay}`)]);
+        fixture.write(`public/${name}`, changed);
+        sources.set(name, changed);
+      }
+    }
+    const finished = run(['build', '--out', 'dist'], fixture.dir);
+    expect(finished.stderr).toBe('');
+    expect(finished.status).toBe(0);
+    for (const [name, bytes] of sources) expect(fs.readFileSync(fixture.path(`dist/${name}`)).equals(bytes)).toBe(true);
+    const leftovers = (function walk(dir: string): string[] {
+      return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(path.join(dir, entry.name))
+        : /\.tmp$/.test(entry.name) ? [entry.name] : []));
+    })(fixture.path('dist'));
+    expect(leftovers).toEqual([]);
+    expect(run(['verify', '--root', 'dist', '--quiet'], fixture.dir).status).toBe(0);
+    console.log(`killed 4 builds (${killedMidway} before they finished); ${wholeFiles} output files found whole after the kills, none partial; the fifth build completed and verified`);
+    expect(killedMidway).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});
+
