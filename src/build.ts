@@ -338,6 +338,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
 
   // Missing files are expected here (removed while building): they are left out, silently.
   const hasher = await createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' });
+  let journalFd: number | undefined;
   try {
     const { roots, hashLength, urlStyle } = hasher.options;
     const stylesheetsRewritten = hasher.options.css;
@@ -415,7 +416,8 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
         const entry: RecordedFile = { digest, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, time: now, ...(from === undefined ? {} : { from }) };
         record.files[relative] = entry;
         // Journaled before the rename: a build killed after it still owns the file it put in place.
-        fs.appendFileSync(journalFile, `${JSON.stringify({ name: relative, ...entry })}\n`);
+        journalFd ??= fs.openSync(journalFile, 'a', 0o644);
+        fs.writeSync(journalFd, `${JSON.stringify({ name: relative, ...entry })}\n`);
       });
       written.push(relative);
     };
@@ -551,12 +553,15 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
       record.builds.push({ time: now, files: currentFiles });
       record.builds = record.builds.slice(-Math.max(RECORD_BUILDS, keep + 1));
     }
+    if (journalFd !== undefined) fs.closeSync(journalFd);
+    journalFd = undefined;
     if (changed || journaled) {
       writeAtomically(recordFile, `${JSON.stringify(record)}\n`, true);
       fs.rmSync(journalFile, { force: true });
     }
     return { manifest, manifestFile, manifestWritten, files: Object.keys(files).length, written, skipped, removed, unnamed, conflicts };
   } finally {
+    if (journalFd !== undefined) fs.closeSync(journalFd);
     await hasher.close();
   }
 }
