@@ -11,7 +11,7 @@ import { MANIFEST_FORMAT, manifestOptionsOf, readManifest, serializeManifest, ty
 import type { StaticHasherOptions } from './options.js';
 import { parseReference } from './resolve.js';
 import { insertHashInFilename } from './url.js';
-import { listReferences } from './walk.js';
+import { listReferences, resolvesToListedFile } from './walk.js';
 
 /** A precompressed sibling encoding: `.br` (brotli), `.gz` (gzip), `.zst` (zstd, only where Node's zlib has it). */
 export type BuildCompression = 'br' | 'gz' | 'zstd';
@@ -224,9 +224,12 @@ function sameFile(recorded: RecordedFile | undefined, stat: fs.Stats): recorded 
   return recorded !== undefined && stat.isFile() && stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs && stat.ino === recorded.ino;
 }
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 function lstatOrUndefined(file: string): fs.Stats | undefined {
   try {
-    return fs.lstatSync(file);
+    // No exception for a path that does not exist yet (most paths of a first build): building one costs more than the lstat.
+    return fs.lstatSync(file, NO_THROW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -235,9 +238,18 @@ function lstatOrUndefined(file: string): fs.Stats | undefined {
   }
 }
 
+// Temporary names: 8 hex characters, random per process and then counted, so no two writes of one
+// process collide and no random bytes are drawn per file.
+let temporaryBase = -1;
+let temporaryCount = 0;
+function temporarySuffix(): string {
+  if (temporaryBase === -1) temporaryBase = randomBytes(4).readUInt32BE(0);
+  return ((temporaryBase + temporaryCount++) >>> 0).toString(16).padStart(8, '0');
+}
+
 /** Writes `bytes` to a temporary file beside `file` and renames it into place: readers see the old bytes or the new. */
 function writeAtomically(file: string, bytes: Buffer | string, flush = false, beforeRename?: (written: fs.Stats) => void): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${temporarySuffix()}.tmp`);
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
     let written: fs.Stats;
@@ -281,6 +293,26 @@ function sweepTemporaryFiles(dir: string): void {
     if (match === null || Number(match[1]) === process.pid || isRunning(Number(match[1]))) continue;
     const file = path.join(dir, name);
     if (fs.lstatSync(file).isFile()) fs.rmSync(file, { force: true });
+  }
+}
+
+/**
+ * The bytes of a file the walk listed as regular, or undefined when it is no longer one (swapped for
+ * a symlink, a FIFO, removed): the caller then asks the hasher, which says what became of it.
+ */
+function readListedFile(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return fs.fstatSync(fd).isFile() ? fs.readFileSync(fd) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -448,7 +480,9 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
           bytes = hash === undefined ? undefined : await hasher.read(reference);
         } else {
           // One read: the hash is the xxHash64 of the very bytes written (what the hasher computes).
-          bytes = await hasher.read(reference);
+          // A regular file the walk reached through real directories, under the root the resolver
+          // tries first, is read where the walk found it (as buildManifest() does): no realpath per file.
+          bytes = (resolvesToListedFile(entry, roots) ? readListedFile(entry.file) : undefined) ?? await hasher.read(reference);
           readDigest = bytes === undefined ? undefined : digestBytes(bytes);
           hash = readDigest?.slice(0, hashLength);
         }
