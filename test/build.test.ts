@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -96,6 +97,40 @@ describe('buildStatic()', () => {
     fixture.write(`other/${BUILD_RECORD}`, 'not json');
     await expect(buildStatic({ root: fixture.path('public'), out: fixture.path('other') }))
       .rejects.toMatchObject({ code: 'ERR_STATIC_IO', message: expect.stringContaining('not a static-hash build record') });
+  });
+});
+
+describe('buildStatic() and what it finds in the output', () => {
+  it('never replaces a FIFO, a directory or a symlink where it must write a file, and writes nothing through them', async () => {
+    const fixture = site();
+    const out = fixture.path('out');
+    const root = fixture.path('public');
+    await buildStatic({ root, out, compress: false });
+    fixture.write('public/js/app.js', 'export const changed = true;\n');
+    let refused = 0;
+    // A FIFO (opening it for reading would hang a naive tool), a directory, a symlink to a file outside.
+    const faults: Array<[string, () => void]> = [
+      ['a FIFO', () => execFileSync('mkfifo', [path.join(out, 'js/app.js')])],
+      ['a directory', () => fs.mkdirSync(path.join(out, 'js/app.js'))],
+      ['a symlink', () => fs.symlinkSync(fixture.write('outside.txt', 'outside'), path.join(out, 'js/app.js'))],
+    ];
+    for (const [, inject] of faults) {
+      fs.rmSync(path.join(out, 'js/app.js'), { recursive: true, force: true });
+      inject();
+      await expect(buildStatic({ root, out, compress: false })).rejects.toMatchObject({
+        code: 'ERR_STATIC_IO', message: expect.stringMatching(/refusing to write .*js\/app\.js: it is (a symlink|not a regular file)/),
+      });
+      expect(fs.lstatSync(path.join(out, 'js/app.js')).isFile()).toBe(false);
+      refused++;
+    }
+    console.log(`buildStatic() refused to replace ${faults.map(([what]) => what).join(', ')} at an output path (${refused} faults injected)`);
+    expect(fs.readFileSync(fixture.path('outside.txt'), 'utf8')).toBe('outside');
+    expect(refused).toBe(3);
+    // Once the path is free again, the build finishes: the files it wrote before the refusals are still its own.
+    fs.rmSync(path.join(out, 'js/app.js'));
+    const result = await buildStatic({ root, out, compress: false });
+    expect(result.written).toContain('js/app.js');
+    expect(fs.readFileSync(path.join(out, 'js/app.js'), 'utf8')).toBe('export const changed = true;\n');
   });
 });
 
