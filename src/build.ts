@@ -380,12 +380,15 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
         invalid('out', `a directory apart from the roots (${root.realDir} and ${outDir} overlap: the build would read what it writes)`, out);
       }
     }
+    const manifestFile = manifestOption === false ? undefined : path.resolve(manifestOption ?? path.join(outDir, 'static-manifest.json'));
+    if (manifestFile !== undefined && roots.some((root) => within(root.realDir, realTarget(manifestFile)))) {
+      invalid('manifest', 'a path outside the roots (a manifest written into a root would be hashed as a static file by the next build)', manifestOption);
+    }
     fs.mkdirSync(outDir, { recursive: true });
     const recordFile = path.join(outDir, BUILD_RECORD);
     const record = readRecord(recordFile);
     const journalFile = path.join(outDir, BUILD_JOURNAL);
     const journaled = replayJournal(journalFile, outDir, record);
-    const manifestFile = manifestOption === false ? undefined : path.resolve(manifestOption ?? path.join(outDir, 'static-manifest.json'));
     const manifestKey = manifestFile !== undefined && within(outDir, realTarget(manifestFile))
       ? path.relative(outDir, realTarget(manifestFile)).split(path.sep).join('/') : undefined;
 

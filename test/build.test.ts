@@ -88,6 +88,14 @@ describe('buildStatic()', () => {
     await expect(buildStatic({ root: fixture.path('public'), ...(options as object) } as never)).rejects.toMatchObject({ code: 'ERR_STATIC_INVALID_OPTION', option });
   });
 
+  it('refuses a manifest inside a root, before writing anything', async () => {
+    const fixture = site();
+    await expect(buildStatic({ root: fixture.path('public'), out: fixture.path('out'), manifest: fixture.path('public/static-manifest.json') }))
+      .rejects.toMatchObject({ code: 'ERR_STATIC_INVALID_OPTION', option: 'manifest' });
+    expect(fs.existsSync(fixture.path('out'))).toBe(false);
+    expect(fs.existsSync(fixture.path('public/static-manifest.json'))).toBe(false);
+  });
+
   it('refuses a manifest path that holds another file, and a record that is not its own', async () => {
     const fixture = site();
     fixture.write('notes.json', '{"mine": true}');
