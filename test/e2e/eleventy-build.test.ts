@@ -91,7 +91,9 @@ async function serveSite(site: string): Promise<string> {
 
 /** Opens a page in Chromium: the #box color, and the status of every image response. */
 async function look(url: string): Promise<{ color: string; images: Array<{ url: string; status: number }>; console: string[] }> {
-  const page = await browser.newPage();
+  // A context of its own per page: no page answers another's image from the browser's cache.
+  const context = await browser.newContext();
+  const page = await context.newPage();
   const images: Array<{ url: string; status: number }> = [];
   const messages: string[] = [];
   page.on('response', (response) => {
@@ -101,9 +103,12 @@ async function look(url: string): Promise<{ color: string; images: Array<{ url: 
   try {
     await page.goto(url, { waitUntil: 'load', timeout: 20_000 });
     const color = await page.evaluate(() => getComputedStyle(document.getElementById('box')!).color);
+    // A background image may be fetched after the load event on a busy machine: wait for it (bounded).
+    await page.waitForFunction(() => performance.getEntriesByType('resource').some((entry) => (entry as PerformanceResourceTiming).initiatorType === 'css' && (entry as PerformanceResourceTiming).responseEnd > 0), undefined, { timeout: 10_000 }).catch(() => undefined);
+    await page.waitForLoadState('networkidle', { timeout: 10_000 }).catch(() => undefined);
     return { color, images, console: messages };
   } finally {
-    await page.close();
+    await context.close();
   }
 }
 
