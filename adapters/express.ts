@@ -5,7 +5,8 @@ import path from 'node:path';
 import fresh from 'fresh';
 import { contentType } from 'mime-types';
 import send from 'send';
-import { StaticHashError, rejectUnknownKeys, type ResolvedReference, type StaticHasher, describeValue } from '../src/index.js';
+import { StaticHashError, type ResolvedReference, type StaticHasher } from '../src/index.js';
+import { describeValue, rejectUnknownKeys } from '../src/internal.js';
 
 /** A precompressed sibling the middleware can serve: `br` from `file.br`, `gzip` from `file.gz`. */
 export type PrecompressedEncoding = 'br' | 'gzip';
