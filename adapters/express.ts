@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Stats } from 'node:fs';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import fresh from 'fresh';
@@ -53,7 +54,7 @@ export interface ServeStaticOptions {
    * (the precompressed sibling when one is served). A hook that throws goes to `next(error)`.
    * @default undefined
    */
-  setHeaders?: (res: ServerResponse, file: string, stat: fs.Stats) => void;
+  setHeaders?: (res: ServerResponse, file: string, stat: Stats) => void;
 }
 
 /** {@link ServeStaticOptions} with every default filled in, as {@link normalizeServeStaticOptions} returns them. */
@@ -65,7 +66,7 @@ export interface NormalizedServeStaticOptions {
   dotfiles: 'ignore' | 'deny' | 'allow';
   /** Distinct, in order of preference. */
   encodings: PrecompressedEncoding[];
-  setHeaders: ((res: ServerResponse, file: string, stat: fs.Stats) => void) | undefined;
+  setHeaders: ((res: ServerResponse, file: string, stat: Stats) => void) | undefined;
 }
 
 /** What the middleware calls when it does not answer: with an error for server faults (I/O errors). */

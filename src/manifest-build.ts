@@ -1,7 +1,7 @@
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { createStaticHasher, walkRoots } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
-import { lexModule, type LexedModule } from './modules.js';
+import { manifestModuleRecord, type LexedModule } from './modules.js';
 import type { StaticHasherOptions } from './options.js';
 import { readRegularFile } from './read-file.js';
 
@@ -25,8 +25,8 @@ export interface BuildManifestResult {
   skipped: string[];
 }
 
-// The files whose imports a manifest records: JavaScript by name, as servers type them.
-const MODULE_FILE = /\.m?js$/i;
+// Only JavaScript files can have a record: the others are not read a second time.
+const MODULE_REFERENCE = /\.m?js$/i;
 
 /**
  * Hashes every file under the roots with a hasher of the given options and returns the manifest
@@ -70,12 +70,12 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       onFile: (reference, hash, sri) => {
         files[reference] = hash;
         if (sri !== undefined) integrities[reference] = sri;
-        if (MODULE_FILE.test(reference)) {
+        if (MODULE_REFERENCE.test(reference)) {
           // Read at its real path, as the hasher resolves it, by the safe open; gone meanwhile: left out.
           const file = hasher.resolve(reference)?.file;
           const bytes = file === undefined ? undefined : readRegularFile(file, reference);
-          const lexed = bytes === undefined ? undefined : lexModule(bytes.toString('utf8'));
-          if (lexed !== undefined && (lexed.imports.length > 0 || lexed.computed > 0 || lexed.error !== undefined)) modules[reference] = lexed;
+          const record = bytes === undefined ? undefined : manifestModuleRecord(reference, bytes);
+          if (record !== undefined) modules[reference] = record;
         }
       },
       onSkipped: (file) => refused.push(file),

@@ -78,6 +78,20 @@ export function lexModule(source: string): LexedModule {
   return { imports: found, computed };
 }
 
+// The files whose imports a manifest records: JavaScript by name, as servers type them.
+const MODULE_FILE = /\.m?js$/i;
+
+/**
+ * What a manifest records for a file (`"modules"`): its imports when it is JavaScript (`.js`, `.mjs`)
+ * and imports something, or has a computed import, or does not parse; undefined otherwise (a
+ * JavaScript file a manifest does not list imports nothing). Shared by the manifest and the build.
+ */
+export function manifestModuleRecord(reference: string, bytes: Buffer): LexedModule | undefined {
+  if (!MODULE_FILE.test(reference)) return undefined;
+  const lexed = lexModule(bytes.toString('utf8'));
+  return lexed.imports.length > 0 || lexed.computed > 0 || lexed.error !== undefined ? lexed : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Resolving a specifier the way a browser does, to a file under the roots.
 // ---------------------------------------------------------------------------------------------

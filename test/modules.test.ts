@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import xxhash from 'xxhash-wasm';
 import {
-  buildManifest, createStaticHasher, lexModule, parseManifest, writeManifest, StaticHashError, type StaticHasher, type StaticHasherOptions,
+  buildManifest, buildStatic, createStaticHasher, lexModule, parseManifest, writeManifest, StaticHashError, type StaticHasher, type StaticHasherOptions,
 } from '../src/index';
 import { makeFixture, recordingLogger, type Fixture } from './helpers/fixture';
 import { codeOf } from './helpers/errors';
@@ -292,6 +293,22 @@ describe('module graphs from a manifest', () => {
     } finally {
       fs.rmSync(manifestFile, { force: true });
     }
+  });
+});
+
+describe('static-hash build', () => {
+  it('records each module\'s imports in the manifest it writes; a hasher over the output serves the same map without reading a module', async () => {
+    const fixture = makeFixture(Object.fromEntries(Object.entries(GRAPH).map(([name, text]) => [`public/${name}`, text])));
+    fixtures.push(fixture);
+    const out = fixture.path('out');
+    const { manifest, manifestFile } = await buildStatic({ root: fixture.path('public'), out, compress: [] });
+    expect(manifest.modules!['js/main.js']).toEqual(lexModule(GRAPH['js/main.js']!));
+    const live = await createStaticHasher({ root: fixture.path('public'), modules: MODULES, logger: recordingLogger() });
+    hashers.push(live);
+    const served = await createStaticHasher({ root: out, modules: MODULES, manifest: manifestFile!, logger: recordingLogger() });
+    hashers.push(served);
+    for (const file of Object.keys(GRAPH)) fs.writeFileSync(path.join(out, file), "import './poison.js';\n");
+    expect(served.importMap('js/main.js')).toEqual(live.importMap('js/main.js'));
   });
 });
 
