@@ -17,7 +17,7 @@
  */
 import { StaticHashError, type StaticHasher } from '../src/index.js';
 import { checkHasher, describeValue, escapeHtml, invalidOption, rejectUnknownKeys, withTemplatePosition, formatTemplatePosition, handlebarsPosition } from '../src/internal.js';
-import { registerImportMapHelper } from './importmap-tag.js';
+import { createImportMapHelper, registerImportMapHelper } from './importmap-tag.js';
 import { createIntegrityHelper, registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
@@ -475,7 +475,7 @@ export type StaticHelpersOptions = Pick<HandlebarsStaticOptions, 'helperName' | 
 /**
  * The helpers {@link registerStatic} registers, as a plain map for APIs that take one:
  * express-handlebars' `helpers` option, an `hbs.registerHelper` loop, `Handlebars.compile(t)(data, { helpers })`.
- * Keys are the helper names: `static` (or `helperName`) and `staticIntegrity`. They behave exactly
+ * Keys are the helper names: `static` (or `helperName`), `staticIntegrity` and `static_importmap`. They behave exactly
  * as the registered ones (same escaping, `absolute=true`, errors with the template position) with
  * any copy of Handlebars, since they return HTML through `toHTML()` rather than a SafeString class.
  * The `<< >>` form needs an instance to translate templates: use {@link registerStatic} for it.
@@ -495,5 +495,6 @@ export function staticHelpers(hasher: StaticHasher, options: StaticHelpersOption
   return {
     [registration.helperName]: createStaticHelper(hasher, registration, safe),
     staticIntegrity: createIntegrityHelper(hasher, safe),
+    static_importmap: createImportMapHelper(hasher, safe),
   };
 }

@@ -268,8 +268,16 @@ interface HelperOptions {
  */
 export function registerImportMapHelper(handlebars: HandlebarsImportMapInstance, hasher: StaticHasher): void {
   const SafeString = handlebars.SafeString;
-  const renderer = new ImportMapTagRenderer(hasher, (html) => new SafeString(html));
-  handlebars.registerHelper(IMPORT_MAP_TAG, (...args: unknown[]) => {
+  handlebars.registerHelper(IMPORT_MAP_TAG, createImportMapHelper(hasher, (html) => new SafeString(html)));
+}
+
+/**
+ * The `static_importmap` Handlebars helper as a function, for helper maps (`staticHelpers()` of
+ * `static-hash/handlebars`, express-handlebars' `helpers`): `safe` wraps the HTML as markup.
+ */
+export function createImportMapHelper(hasher: StaticHasher, safe: (html: string) => unknown): (...args: any[]) => unknown {
+  const renderer = new ImportMapTagRenderer(hasher, safe);
+  return (...args: unknown[]) => {
     const options = args.pop() as HelperOptions | undefined;
     const hash = options?.hash ?? {};
     try {
@@ -278,7 +286,7 @@ export function registerImportMapHelper(handlebars: HandlebarsImportMapInstance,
     } catch (error) {
       throw withTemplatePosition(error, handlebarsPosition(options?.loc));
     }
-  });
+  };
 }
 
 /** Splits the keyword arguments off a shortcode's arguments: Nunjucks' `__keywords` object or Handlebars' options hash. */
