@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { LRUCache } from 'lru-cache';
+import { AssetStore, type StaticAsset } from './asset.js';
 import { StylesheetRewriter, isStylesheet } from './css.js';
 import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
@@ -119,6 +120,8 @@ export class StaticHasher {
   #misses = 0;
   #watcher: RootWatcher | undefined;
   #closed = false;
+  // What servers answer with (exact bytes, or descriptors checked against what was hashed); made on first use.
+  #assets: AssetStore | undefined;
 
   static {
     readWatcher = (hasher) => hasher.#watcher;
@@ -224,6 +227,41 @@ export class StaticHasher {
     const hash = this.#cachedHash(parsed, reference, this.#generation);
     if (hash === MISSING) return undefined;
     return { path: parsed.path, file: resolved.file, hash, url: this.#formatUrl(parsed, hash) };
+  }
+
+  /**
+   * What a server sends for a reference: the exact bytes (small files, from memory) or a way to open
+   * the very file that was hashed (larger ones), the verified precompressed siblings, and the version
+   * those bytes are proven to carry (undefined when none can be: serve `no-cache`). Resolves to
+   * undefined when no root has the file. Remembered per generation; a remembered file costs one stat.
+   *
+   * @throws {StaticHashError} as {@link StaticHasher.resolve}.
+   * @example
+   * const asset = await hasher.asset('js/app.js');
+   * asset.version === hasher.hash('js/app.js') //=> true, unless the file changed since it was hashed
+   */
+  async asset(reference: string): Promise<StaticAsset | undefined> {
+    const parsed = parseReference(reference);
+    this.#assets ??= new AssetStore({
+      options: this.options,
+      generation: () => this.#generation,
+      cacheable: () => !this.#bypass,
+      currentHash: (canonical, written, generation) => {
+        const hash = this.#cachedHash(parseReference(canonical), written, generation);
+        return hash === MISSING ? undefined : hash;
+      },
+      stylesheetBytes: (canonical, file, generation) => this.#stylesheets?.read(canonical, file, generation),
+      versionSource: (canonical) => {
+        if (this.options.version !== undefined) return 'release';
+        return this.#manifest?.files.has(canonical) ? 'manifest' : 'content';
+      },
+      changed: (generation) => {
+        // The same move a watcher makes on a change it sees; several requests seeing one change move it once.
+        if (generation === this.#generation) this.#onGeneration(this.#store.bump());
+      },
+      manifestFile: this.#manifest?.file,
+    });
+    return this.#assets.get(parsed.path, reference);
   }
 
   /**
