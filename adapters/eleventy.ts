@@ -1,4 +1,7 @@
-import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from '../src/index.js';
+import { createStaticHasher, type StaticHasher, type StaticHasherOptions } from '../src/index.js';
+import { escapeHtml, invalidOption, withTemplatePosition } from '../src/internal.js';
+
+const SCOPE = 'static-hash/eleventy';
 
 /**
  * The parts of Eleventy 3's configuration API (`eleventyConfig`) the plugin uses. Typed here so the
@@ -46,11 +49,6 @@ export interface NormalizedEleventyOptions {
   watchTargets: string[];
 }
 
-function invalid(option: string, expected: string, value: unknown): never {
-  throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash/eleventy: option "${option}" must be ${expected}; got ${JSON.stringify(value) ?? String(value)}`, {
-    option, value,
-  });
-}
 
 /**
  * Checks the plugin's own options and splits off the hasher's, which `createStaticHasher()` checks
@@ -60,24 +58,21 @@ function invalid(option: string, expected: string, value: unknown): never {
  * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION`.
  */
 export function normalizeEleventyOptions(options: StaticHashEleventyOptions = {}): NormalizedEleventyOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an object', options);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalidOption(SCOPE, 'options', 'an object', options, 'options');
   const { name = 'static', integrityName = 'static_integrity', raw = false, ...hasherOptions } = options;
-  if (typeof name !== 'string' || !SHORTCODE_NAME.test(name)) invalid('name', 'an identifier such as "static"', name);
+  if (typeof name !== 'string' || !SHORTCODE_NAME.test(name)) invalidOption(SCOPE, 'name', 'an identifier such as "static"', name);
   if (typeof integrityName !== 'string' || !SHORTCODE_NAME.test(integrityName) || integrityName === name) {
-    invalid('integrityName', `an identifier other than "${name}", such as "static_integrity"`, integrityName);
+    invalidOption(SCOPE, 'integrityName', `an identifier other than "${name}", such as "static_integrity"`, integrityName);
   }
-  if (typeof raw !== 'boolean') invalid('raw', 'a boolean', raw);
+  if (typeof raw !== 'boolean') invalidOption(SCOPE, 'raw', 'a boolean', raw);
   if ('watch' in hasherOptions) {
-    invalid('watch', 'left out: the plugin moves the generation on every Eleventy watch rebuild, and adds the roots as watch targets', (hasherOptions as { watch?: unknown }).watch);
+    invalidOption(SCOPE, 'watch', 'left out: the plugin moves the generation on every Eleventy watch rebuild, and adds the roots as watch targets', (hasherOptions as { watch?: unknown }).watch);
   }
   const dirs = Array.isArray(hasherOptions.roots)
     ? hasherOptions.roots.map((root) => root?.dir).filter((dir): dir is string => typeof dir === 'string')
     : [typeof hasherOptions.root === 'string' ? hasherOptions.root : 'public'];
   return { name, integrityName, raw, hasherOptions, watchTargets: dirs };
 }
-
-const HTML_SPECIAL = /[&<>"']/g;
-const HTML_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 interface HandlebarsOptionsLike {
   hash: object;
@@ -134,15 +129,9 @@ export function staticHashPlugin(eleventyConfig: EleventyConfigLike, options: St
         value = lookup(current(), reference as string) ?? '';
       } catch (error) {
         // Eleventy names the template too, but not always the line; naming the page helps either way.
-        const inputPath = this?.page?.inputPath;
-        if (error instanceof StaticHashError && inputPath !== undefined) {
-          throw new StaticHashError(error.code, `${error.message} (${inputPath})`, {
-            reference: error.reference, file: error.file, option: error.option, value: error.value, cause: error,
-          });
-        }
-        throw error;
+        throw withTemplatePosition(error, { template: this?.page?.inputPath });
       }
-      const output = escape && !normalized.raw ? value.replace(HTML_SPECIAL, (character) => HTML_ENTITY[character]!) : value;
+      const output = escape && !normalized.raw ? escapeHtml(value) : value;
       // Handlebars escapes a helper's string result again (and turns "=" into "&#x3D;"); an object
       // with toHTML() is what it takes as already safe, like its own SafeString.
       return handlebars ? { toHTML: () => output, toString: () => output } : output;

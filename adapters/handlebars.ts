@@ -15,7 +15,8 @@
  * handlebars.compile('<img src="{{static "img/logo.png"}}">')({});
  * //=> '<img src="/static/img/logo.png?v=7e2242e8427d">'
  */
-import { StaticHashError, StaticHasher, rejectUnknownKeys, describeValue } from '../src/index.js';
+import { StaticHashError, type StaticHasher } from '../src/index.js';
+import { checkHasher, describeValue, escapeHtml, invalidOption, rejectUnknownKeys, withTemplatePosition, formatTemplatePosition, handlebarsPosition } from '../src/internal.js';
 import { registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
@@ -73,18 +74,9 @@ const HASH_OPTION_NAMES = ['absolute'] as const;
 const HELPER_NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 // What could end an HTML attribute or start a tag or an entity. Hashed URLs are percent-encoded, so
 // only '&' (a reference's own query) and "'" (a base URL) ever occur; '=' needs no escaping in HTML.
-const HTML_SPECIAL = /[&<>"'`]/;
-const HTML_SPECIAL_ALL = /[&<>"'`]/g;
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+const SCOPE = 'static-hash/handlebars';
 
 
-function invalid(option: string, expected: string, value: unknown): never {
-  throw new StaticHashError(
-    'ERR_STATIC_INVALID_OPTION',
-    `static-hash/handlebars: ${option} must be ${expected}; got ${describeValue(value)}`,
-    { option, value },
-  );
-}
 
 function isHandlebars(value: unknown): value is HandlebarsInstance {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
@@ -92,31 +84,20 @@ function isHandlebars(value: unknown): value is HandlebarsInstance {
   return typeof instance.registerHelper === 'function' && typeof instance.SafeString === 'function';
 }
 
-/**
- * True for a {@link StaticHasher}. Besides `instanceof`, an object with the hasher's `url()` and
- * `invalidate()` is accepted: an app that loads the CommonJS build of the core and the ESM build of
- * an adapter has two StaticHasher classes, and must not be told its hasher is not one.
- */
-function isHasher(value: unknown): value is StaticHasher {
-  if (value instanceof StaticHasher) return true;
-  if (typeof value !== 'object' || value === null) return false;
-  const hasher = value as Record<string, unknown>;
-  return typeof hasher.url === 'function' && typeof hasher.invalidate === 'function';
-}
 
 function normalizeOrigin(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const expected = 'an http(s) origin such as "https://example.com" (no path, query or fragment)';
-  if (typeof value !== 'string') invalid('option "origin"', expected, value);
+  if (typeof value !== 'string') invalidOption(SCOPE, 'origin', expected, value);
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    invalid('option "origin"', expected, value);
+    invalidOption(SCOPE, 'origin', expected, value);
   }
   if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.pathname !== '/' || parsed.search !== ''
     || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '' || /[?#]/.test(value)) {
-    invalid('option "origin"', expected, value);
+    invalidOption(SCOPE, 'origin', expected, value);
   }
   return parsed.origin;
 }
@@ -124,7 +105,7 @@ function normalizeOrigin(value: unknown): string | undefined {
 function normalizeDelimiters(value: unknown): readonly [string, string] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length !== 2 || value[0] !== '<<' || value[1] !== '>>') {
-    invalid('option "delimiters"', `['<<', '>>'] (the one alternative form supported)`, value);
+    invalidOption(SCOPE, 'delimiters', `['<<', '>>'] (the one alternative form supported)`, value);
   }
   return ['<<', '>>'];
 }
@@ -138,32 +119,20 @@ function normalizeDelimiters(value: unknown): readonly [string, string] | undefi
  * //=> { helperName: 'static', origin: 'https://example.com', delimiters: undefined }
  */
 export function normalizeHandlebarsOptions(options: HandlebarsStaticOptions = {}): HandlebarsStaticRegistration {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an object', options);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalidOption(SCOPE, 'options', 'an object', options, 'options');
   rejectUnknownKeys(options, OPTION_NAMES, 'static-hash/handlebars option');
   const helperName = options.helperName ?? 'static';
-  if (typeof helperName !== 'string' || !HELPER_NAME.test(helperName)) invalid('option "helperName"', 'an identifier such as "static"', helperName);
+  if (typeof helperName !== 'string' || !HELPER_NAME.test(helperName)) invalidOption(SCOPE, 'helperName', 'an identifier such as "static"', helperName);
   return { helperName, origin: normalizeOrigin(options.origin), delimiters: normalizeDelimiters(options.delimiters) };
-}
-
-/** Escapes what could end an attribute; a URL without such characters is returned as it is, unscanned twice. */
-function escapeHtml(url: string): string {
-  return HTML_SPECIAL.test(url) ? url.replace(HTML_SPECIAL_ALL, (character) => ENTITIES[character]!) : url;
 }
 
 /** ' (views/home.hbs:12:5)' from Handlebars' loc: its source is the `srcName` compile option. */
 function describePosition(options: HelperOptions | undefined): string {
-  const loc = options?.loc;
-  const start = loc?.start;
-  if (start === undefined) return loc?.source ? ` (${loc.source})` : '';
-  // Handlebars columns are 0-based; editors and stack traces count from 1.
-  return loc!.source ? ` (${loc!.source}:${start.line}:${start.column + 1})` : ` (template line ${start.line}, column ${start.column + 1})`;
+  return formatTemplatePosition(handlebarsPosition(options?.loc));
 }
 
 function positioned(error: unknown, options: HelperOptions | undefined): unknown {
-  if (!(error instanceof StaticHashError)) return error;
-  return new StaticHashError(error.code, `${error.message}${describePosition(options)}`, {
-    reference: error.reference, file: error.file, option: error.option, value: error.value, cause: error,
-  });
+  return withTemplatePosition(error, handlebarsPosition(options?.loc));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -296,7 +265,7 @@ function translateTag(template: string, start: number): { text: string; end: num
  * //=> '<img src="{{static "a.png"}}"> \\{{ vue }}'
  */
 export function translateDelimiters(template: string, delimiters: readonly [string, string] = ['<<', '>>']): string {
-  if (typeof template !== 'string') invalid('translateDelimiters(template): template', 'a string', template);
+  if (typeof template !== 'string') invalidOption(SCOPE, 'template', 'a string', template, 'translateDelimiters(template): template');
   normalizeDelimiters(delimiters);
   let out = '';
   let text = '';
@@ -375,8 +344,8 @@ function translateOnCompile(instance: HandlebarsInstance, method: 'compile' | 'p
  * //=> '<img src="https://example.com/static/img/logo.png?v=7e2242e8427d">'
  */
 export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHasher, options: HandlebarsStaticOptions = {}): HandlebarsStaticRegistration {
-  if (!isHandlebars(handlebars)) invalid('registerStatic(handlebars, hasher): handlebars', 'the Handlebars module or an instance from Handlebars.create()', handlebars);
-  if (!isHasher(hasher)) invalid('registerStatic(handlebars, hasher): hasher', 'a StaticHasher from createStaticHasher()', hasher);
+  if (!isHandlebars(handlebars)) invalidOption(SCOPE, 'handlebars', 'the Handlebars module or an instance from Handlebars.create()', handlebars, 'registerStatic(handlebars, hasher): handlebars');
+  checkHasher(hasher, SCOPE, 'registerStatic(handlebars, hasher): hasher');
   const registration = normalizeHandlebarsOptions(options);
   const { helperName, origin } = registration;
   const SafeString = handlebars.SafeString;
@@ -431,7 +400,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
 
   if (registration.delimiters !== undefined) {
     if (typeof handlebars.compile !== 'function' || typeof handlebars.precompile !== 'function') {
-      invalid('option "delimiters"', 'used with an instance that compiles (not the handlebars/runtime build)', registration.delimiters);
+      invalidOption(SCOPE, 'delimiters', 'used with an instance that compiles (not the handlebars/runtime build)', registration.delimiters);
     }
     translateOnCompile(handlebars, 'compile');
     translateOnCompile(handlebars, 'precompile');

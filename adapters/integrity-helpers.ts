@@ -4,7 +4,8 @@
  * Kept apart from adapters/nunjucks.ts and adapters/handlebars.ts so each can call these from its
  * `registerStatic()`; they take the caller's environment or instance and never a global one.
  */
-import { StaticHashError, type StaticHasher } from '../src/index.js';
+import type { StaticHasher } from '../src/index.js';
+import { checkHasher, handlebarsPosition, invalidOption, withTemplatePosition } from '../src/internal.js';
 
 /** The part of a Nunjucks `Environment` used here. */
 export interface NunjucksEnvironmentLike {
@@ -27,22 +28,15 @@ export interface IntegrityHelperOptions {
 }
 
 const NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const SCOPE = 'static-hash';
 
 function checkArguments(target: unknown, method: string, hasher: StaticHasher, options: IntegrityHelperOptions, fallback: string, where: string): string {
   if (typeof target !== 'object' && typeof target !== 'function' || target === null || typeof (target as Record<string, unknown>)[method] !== 'function') {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: ${where} expects an object with ${method}(); got ${target === null ? 'null' : typeof target}`, {
-      option: 'instance', value: target,
-    });
+    invalidOption(SCOPE, 'instance', `an object with ${method}()`, target, `${where}: the instance`);
   }
-  if (typeof hasher !== 'object' || hasher === null || typeof hasher.integrity !== 'function') {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: ${where} expects a hasher from createStaticHasher()`, { option: 'hasher', value: hasher });
-  }
+  checkHasher(hasher, SCOPE, `${where}: hasher`);
   const name = options.name ?? fallback;
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "name" must be an identifier such as "${fallback}"; got ${JSON.stringify(name)}`, {
-      option: 'name', value: name,
-    });
-  }
+  if (typeof name !== 'string' || !NAME.test(name)) invalidOption(SCOPE, 'name', `an identifier such as "${fallback}"`, name);
   return name;
 }
 
@@ -74,18 +68,13 @@ export function registerIntegrityGlobal(env: NunjucksEnvironmentLike, hasher: St
 export function registerIntegrityHelper(handlebars: HandlebarsLike, hasher: StaticHasher, options: IntegrityHelperOptions = {}): void {
   const name = checkArguments(handlebars, 'registerHelper', hasher, options, 'staticIntegrity', 'registerIntegrityHelper()');
   handlebars.registerHelper(name, (...args: unknown[]) => {
-    const helperOptions = args.pop() as { loc?: { start?: { line?: number; column?: number } } } | undefined;
+    const helperOptions = args.pop() as { loc?: { source?: string; start?: { line?: number; column?: number } } } | undefined;
     const reference = args[0];
     try {
       return new handlebars.SafeString(hasher.integrity(reference as string) ?? '');
     } catch (error) {
-      const start = helperOptions?.loc?.start;
-      if (error instanceof StaticHashError && start?.line !== undefined) {
-        throw new StaticHashError(error.code, `${error.message} (${name} at line ${start.line}, column ${start.column ?? 0})`, {
-          reference: error.reference, file: error.file, cause: error,
-        });
-      }
-      throw error;
+      // The same position, written the same way, as the static helper's errors.
+      throw withTemplatePosition(error, handlebarsPosition(helperOptions?.loc));
     }
   });
 }

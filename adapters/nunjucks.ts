@@ -15,7 +15,8 @@
  * env.renderString('<script src="{% static "js/app.js" %}"></script>', {});
  * //=> '<script src="/static/js/app.js?v=3f9a1c0b7d2e"></script>'
  */
-import { StaticHashError, StaticHasher, rejectUnknownKeys, describeValue } from '../src/index.js';
+import type { StaticHasher } from '../src/index.js';
+import { checkHasher, invalidOption, rejectUnknownKeys } from '../src/internal.js';
 import { registerIntegrityGlobal } from './integrity-helpers.js';
 
 /**
@@ -77,13 +78,7 @@ const BUILT_IN_TAGS = new Set([
 ]);
 
 
-function invalid(option: string, expected: string, value: unknown): never {
-  throw new StaticHashError(
-    'ERR_STATIC_INVALID_OPTION',
-    `static-hash/nunjucks: ${option} must be ${expected}; got ${describeValue(value)}`,
-    { option, value },
-  );
-}
+const SCOPE = 'static-hash/nunjucks';
 
 function isEnvironment(value: unknown): value is NunjucksEnvironment {
   if (typeof value !== 'object' || value === null) return false;
@@ -93,23 +88,12 @@ function isEnvironment(value: unknown): value is NunjucksEnvironment {
     && typeof env.removeExtension === 'function';
 }
 
-/**
- * True for a {@link StaticHasher}. Besides `instanceof`, an object with the hasher's `url()` and
- * `invalidate()` is accepted: an app that loads the CommonJS build of the core and the ESM build of
- * an adapter has two StaticHasher classes, and must not be told its hasher is not one.
- */
-function isHasher(value: unknown): value is StaticHasher {
-  if (value instanceof StaticHasher) return true;
-  if (typeof value !== 'object' || value === null) return false;
-  const hasher = value as Record<string, unknown>;
-  return typeof hasher.url === 'function' && typeof hasher.invalidate === 'function';
-}
 
 function normalizeName(value: unknown, option: string, fallback: string, allowFalse: boolean): string | false {
   if (value === undefined) return fallback;
   if (value === false && allowFalse) return false;
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
-    invalid(`option "${option}"`, `an identifier such as "static"${allowFalse ? ' or false' : ''}`, value);
+    invalidOption(SCOPE, option, `an identifier such as "static"${allowFalse ? ' or false' : ''}`, value);
   }
   return value;
 }
@@ -123,10 +107,10 @@ function normalizeName(value: unknown, option: string, fallback: string, allowFa
  * //=> { tagName: 'asset', globalName: 'asset', filterName: 'asset', extensionName: 'static-hash:asset' }
  */
 export function normalizeNunjucksOptions(options: NunjucksStaticOptions = {}): NunjucksStaticRegistration {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an object', options);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalidOption(SCOPE, 'options', 'an object', options, 'options');
   rejectUnknownKeys(options, OPTION_NAMES, 'static-hash/nunjucks option');
   const tagName = normalizeName(options.tagName, 'tagName', 'static', false) as string;
-  if (BUILT_IN_TAGS.has(tagName)) invalid('option "tagName"', 'a name that is not a built-in Nunjucks tag', tagName);
+  if (BUILT_IN_TAGS.has(tagName)) invalidOption(SCOPE, 'tagName', 'a name that is not a built-in Nunjucks tag', tagName);
   return {
     tagName,
     globalName: normalizeName(options.globalName, 'globalName', tagName, true),
@@ -222,8 +206,8 @@ class StaticTagExtension {
  * // {{ static_integrity("js/app.js") }} -> sha384-…
  */
 export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, options: NunjucksStaticOptions = {}): NunjucksStaticRegistration {
-  if (!isEnvironment(env)) invalid('registerStatic(env, hasher): env', 'a nunjucks Environment', env);
-  if (!isHasher(hasher)) invalid('registerStatic(env, hasher): hasher', 'a StaticHasher from createStaticHasher()', hasher);
+  if (!isEnvironment(env)) invalidOption(SCOPE, 'env', 'a nunjucks Environment', env, 'registerStatic(env, hasher): env');
+  checkHasher(hasher, SCOPE, 'registerStatic(env, hasher): hasher');
   const registration = normalizeNunjucksOptions(options);
   const { tagName, globalName, filterName, extensionName } = registration;
 

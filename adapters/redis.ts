@@ -1,4 +1,7 @@
-import { StaticHashError, rejectUnknownKeys, type GenerationState, type GenerationStore, type Logger } from '../src/index.js';
+import { StaticHashError, type GenerationState, type GenerationStore, type Logger } from '../src/index.js';
+import { invalidOption, rejectUnknownKeys } from '../src/internal.js';
+
+const SCOPE = 'static-hash/redis';
 
 /**
  * What the store needs of a node-redis (v4 or v5) client: a single-node client from
@@ -91,12 +94,6 @@ end
 return wanted
 `;
 
-function fail(option: string, expected: string, value: unknown): never {
-  const given = typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value;
-  throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash/redis: option "${option}" must be ${expected}; got ${given}`, {
-    option, value,
-  });
-}
 
 function isClient(value: unknown): value is RedisClientLike {
   if (typeof value !== 'object' || value === null) return false;
@@ -396,19 +393,19 @@ export class RedisGenerationStore implements GenerationStore {
  */
 export function redisGenerationStore(options: RedisGenerationStoreOptions): RedisGenerationStore {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail('options', 'an object such as { client }', options);
+    invalidOption(SCOPE, 'options', 'an object such as { client }', options, 'options');
   }
   rejectUnknownKeys(options, OPTION_NAMES, 'redisGenerationStore() option');
   const { client, key = DEFAULTS.key, resyncIntervalMs = DEFAULTS.resyncIntervalMs, logger = console } = options;
-  if (!isClient(client)) fail('client', 'a node-redis v4/v5 client from createClient(), connected', client);
-  if (typeof key !== 'string' || key === '') fail('key', 'a non-empty string', key);
+  if (!isClient(client)) invalidOption(SCOPE, 'client', 'a node-redis v4/v5 client from createClient(), connected', client);
+  if (typeof key !== 'string' || key === '') invalidOption(SCOPE, 'key', 'a non-empty string', key);
   const channel = options.channel ?? key;
-  if (typeof channel !== 'string' || channel === '') fail('channel', 'a non-empty string', channel);
+  if (typeof channel !== 'string' || channel === '') invalidOption(SCOPE, 'channel', 'a non-empty string', channel);
   if (typeof resyncIntervalMs !== 'number' || !Number.isInteger(resyncIntervalMs) || resyncIntervalMs < 10 || resyncIntervalMs > 2 ** 31 - 1) {
-    fail('resyncIntervalMs', `an integer from 10 to ${2 ** 31 - 1}`, resyncIntervalMs);
+    invalidOption(SCOPE, 'resyncIntervalMs', `an integer from 10 to ${2 ** 31 - 1}`, resyncIntervalMs);
   }
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
-    fail('logger', 'an object with a warn() method, such as console', logger);
+    invalidOption(SCOPE, 'logger', 'an object with a warn() method, such as console', logger);
   }
   return new RedisGenerationStore({ client, key, channel, resyncIntervalMs, logger });
 }

@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { isStylesheet } from './css.js';
-import { SAFE_OPEN_FLAGS, createDigest, digestBytes } from './digest.js';
+import { createDigest, digestBytes } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
+import { GenerationCache, type GenerationClock } from './generation.js';
 import type { NormalizedOptions } from './options.js';
+import { SAFE_OPEN_FLAGS } from './read-file.js';
 import { resolveFile } from './resolve.js';
 
 /** A precompressed sibling: `br` is `file.br`, `gzip` is `file.gz`. */
@@ -107,10 +109,8 @@ export type VersionSource = 'content' | 'manifest' | 'release';
 /** What the hasher lends the asset store. */
 export interface AssetHost {
   readonly options: Readonly<NormalizedOptions>;
-  /** The current generation. */
-  generation(): number;
-  /** Whether anything may be remembered now (false while the hasher bypasses its caches). */
-  cacheable(): boolean;
+  /** The hasher's generation and bypass state: what the store remembers is dropped when it moves. */
+  readonly clock: GenerationClock;
   /** The hasher's hash of a canonical path under `generation` (cached or computed); undefined when missing. */
   currentHash(canonical: string, reference: string, generation: number): string | undefined;
   /** The bytes a stylesheet's hash covers (its rewritten text) under `generation`. */
@@ -212,28 +212,30 @@ function digestDecompressed(fd: number, encoding: AssetEncoding): Promise<string
  */
 export class AssetStore {
   readonly #host: AssetHost;
-  #generation = -1;
-  #entries = new Map<string, Entry | typeof MISSING>();
+  readonly #clock: GenerationClock;
+  // The current generation's entries, dropped whole when it moves (and empty while bypassing).
+  readonly #entries: GenerationCache<string, Entry | typeof MISSING>;
+  // Bytes held in memory by #entries, counted for the generation #heldGeneration.
   #heldBytes = 0;
+  #heldGeneration = -1;
   // The digest first served under a release version, per path: the bytes that version names here.
   #pinned = new Map<string, string>();
   #warned = new Set<string>();
 
   constructor(host: AssetHost) {
     this.#host = host;
+    this.#clock = host.clock;
+    this.#entries = new GenerationCache(host.clock, { onMove: 'drop', maxEntries: host.options.maxEntries });
   }
 
   /** The asset for a canonical path, or undefined when no root has it. May throw StaticHashError (400, 404, I/O). */
   async get(canonical: string, reference: string): Promise<StaticAsset | undefined> {
-    const generation = this.#host.generation();
-    if (generation !== this.#generation) this.#reset(generation);
-    if (this.#host.cacheable()) {
-      const entry = this.#entries.get(canonical);
-      if (entry === MISSING) return undefined;
-      if (entry !== undefined) {
-        if (sameIdentity(fs.statSync(entry.asset.file, BIGINT_STAT), entry.identity)) return entry.asset;
-        this.#forget(canonical);
-      }
+    const generation = this.#clock.generation;
+    const entry = this.#entries.get(canonical);
+    if (entry === MISSING) return undefined;
+    if (entry !== undefined) {
+      if (sameIdentity(fs.statSync(entry.asset.file, BIGINT_STAT), entry.identity)) return entry.asset;
+      this.#forget(canonical);
     }
     return this.#load(canonical, reference, generation);
   }
@@ -243,25 +245,27 @@ export class AssetStore {
     const entry = this.#entries.get(canonical);
     if (entry === undefined) return;
     this.#entries.delete(canonical);
-    if (entry !== MISSING) {
+    if (entry !== MISSING && this.#heldGeneration === this.#clock.generation) {
       for (const representation of [entry.asset.identity, ...entry.asset.encodings]) this.#heldBytes -= representation.body?.length ?? 0;
     }
   }
 
-  #reset(generation: number): void {
-    this.#generation = generation;
-    this.#entries = new Map();
-    this.#heldBytes = 0;
-    this.#warned.clear();
+  /** The bytes held for the current generation (the count restarts when it moves). */
+  #held(): number {
+    if (this.#heldGeneration !== this.#clock.generation) {
+      this.#heldGeneration = this.#clock.generation;
+      this.#heldBytes = 0;
+      this.#warned.clear();
+    }
+    return this.#heldBytes;
   }
 
   #remember(generation: number, canonical: string, value: Entry | typeof MISSING): void {
-    if (generation !== this.#host.generation() || !this.#host.cacheable()) return;
-    if (generation !== this.#generation) this.#reset(generation);
-    // Bounded like the hasher's caches: a flood of distinct paths restarts the map rather than grow it.
-    if (this.#entries.size >= this.#host.options.maxEntries) this.#reset(generation);
     this.#forget(canonical);
-    this.#entries.set(canonical, value);
+    // A full map starts afresh (GenerationCache), and so does the count of what it holds.
+    if (this.#entries.size >= this.#host.options.maxEntries) this.#heldBytes = 0;
+    if (!this.#entries.set(canonical, value, generation)) return;
+    this.#held();
     if (value !== MISSING) {
       for (const representation of [value.asset.identity, ...value.asset.encodings]) this.#heldBytes += representation.body?.length ?? 0;
     }
@@ -269,7 +273,7 @@ export class AssetStore {
 
   /** Whether `bytes` more may be kept in memory within `cache.maxBytes`. */
   #fits(bytes: number): boolean {
-    return bytes <= this.#host.options.maxFileBytes && this.#heldBytes + bytes <= this.#host.options.maxBytes;
+    return bytes <= this.#host.options.maxFileBytes && this.#held() + bytes <= this.#host.options.maxBytes;
   }
 
   async #load(canonical: string, reference: string, generation: number): Promise<StaticAsset | undefined> {
@@ -289,7 +293,7 @@ export class AssetStore {
       // The hasher's hash came from other bytes than these: the file changed after it was hashed.
       // Move the generation (no lookup from now on may return the older hash) and look again, once.
       this.#host.changed(generation);
-      generation = this.#host.generation();
+      generation = this.#clock.generation;
       loaded = rewritten ? this.#loadStylesheet(canonical, file, reference, generation) : await this.#loadFile(file, reference);
       if (loaded === undefined) return undefined;
       version = this.#prove(canonical, reference, generation, loaded, rewritten);

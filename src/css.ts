@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import { LRUCache } from 'lru-cache';
 import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
+import { GenerationCache, type GenerationClock } from './generation.js';
 import type { CssIgnorePattern, NormalizedOptions } from './options.js';
+import { withRegularFile } from './read-file.js';
 import { firstCandidate, parseReference, resolveFile, splitReference } from './resolve.js';
-import { formatUrl, encodePath } from './url.js';
+import { baseUrlPath, formatUrl, encodePath } from './url.js';
 
 // ---------------------------------------------------------------------------------------------
 // Tokenizer: the parts of CSS Syntax Level 3 §4 (https://www.w3.org/TR/css-syntax-3/#tokenization)
@@ -397,13 +398,6 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 // eslint-disable-next-line no-control-regex
 const EDGE_SPACE = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
 
-/** The path part of a base URL: '/static/' for '/static/' and for 'https://cdn.example.com/static/'. */
-export function baseUrlPath(baseUrl: string): string {
-  const match = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/[^/]*(\/.*)?$/.exec(baseUrl);
-  if (!match) return baseUrl;
-  return match[1] ?? '/';
-}
-
 /**
  * Resolves a URL written in the stylesheet at canonical path `stylesheet` the way a browser would,
  * given that the stylesheet is served at `<baseUrl><stylesheet>`: relative URLs against the
@@ -583,13 +577,8 @@ const CYCLE_PLACEHOLDER = '';
 // with no references in one native scan.
 const MAY_REFERENCE = /url|import|image-set|\\/i;
 
-/** What the hasher lends the stylesheet rewriter. */
-export interface StylesheetHost {
-  /** The hash of a file that is not a stylesheet, through the hasher's cache; undefined when missing. May throw StaticHashError. */
-  hashAsset(canonical: string, generation: number): string | undefined;
-  /** Whether results computed under `generation` may be cached (it is current and caching is on). */
-  cacheable(generation: number): boolean;
-}
+/** The hash of a file that is not a stylesheet, through the hasher's cache; undefined when missing. May throw StaticHashError. */
+export type HashAsset = (canonical: string, generation: number) => string | undefined;
 
 interface CachedSheet {
   /** 16 hex characters; URLs carry its first `hashLength`. */
@@ -646,23 +635,21 @@ const EMPTY = Buffer.alloc(0);
  */
 export class StylesheetRewriter {
   readonly #options: Readonly<NormalizedOptions>;
-  readonly #host: StylesheetHost;
+  readonly #hashAsset: HashAsset;
   readonly #basePath: string;
-  // "<generation>:<path>" like the hasher's own cache: a new generation orphans every entry at once.
-  readonly #sheets: LRUCache<string, CachedSheet>;
-  readonly #rewritten: LRUCache<string, Buffer>;
+  // Orphaned when the generation moves, like the hasher's own hashes.
+  readonly #sheets: GenerationCache<string, CachedSheet>;
+  readonly #rewritten: GenerationCache<string, Buffer>;
   #warned = new Set<string>();
   #warnedGeneration = -1;
 
-  constructor(options: Readonly<NormalizedOptions>, host: StylesheetHost) {
+  constructor(options: Readonly<NormalizedOptions>, clock: GenerationClock, hashAsset: HashAsset) {
     this.#options = options;
-    this.#host = host;
+    this.#hashAsset = hashAsset;
     this.#basePath = baseUrlPath(options.baseUrl);
-    this.#sheets = new LRUCache({ max: options.maxEntries });
-    this.#rewritten = new LRUCache({
-      maxSize: REWRITTEN_CACHE_BYTES,
-      maxEntrySize: REWRITTEN_CACHE_BYTES / 4,
-      sizeCalculation: (bytes) => Math.max(1, bytes.length),
+    this.#sheets = new GenerationCache(clock, { maxEntries: options.maxEntries });
+    this.#rewritten = new GenerationCache(clock, {
+      maxEntries: options.maxEntries, maxSize: REWRITTEN_CACHE_BYTES, sizeOf: (bytes) => bytes.length,
     });
   }
 
@@ -674,19 +661,15 @@ export class StylesheetRewriter {
 
   /** The full hash (16 hex characters) of the stylesheet at `canonical`, whose real path is `file`; undefined if it vanished. */
   hash(canonical: string, file: string, generation: number): string | undefined {
-    if (this.#host.cacheable(generation)) {
-      const cached = this.#sheets.get(`${generation}:${canonical}`);
-      if (cached !== undefined) return cached.hash;
-    }
+    const cached = this.#sheets.get(canonical, generation);
+    if (cached !== undefined) return cached.hash;
     return this.#compute(canonical, file, generation)?.hash;
   }
 
   /** The bytes the stylesheet's hash covers; undefined if it vanished. */
   read(canonical: string, file: string, generation: number): Buffer | undefined {
-    if (this.#host.cacheable(generation)) {
-      const cached = this.#rewritten.get(`${generation}:${canonical}`);
-      if (cached !== undefined) return cached;
-    }
+    const cached = this.#rewritten.get(canonical, generation);
+    if (cached !== undefined) return cached;
     const result = this.#compute(canonical, file, generation);
     if (result === undefined) return undefined;
     return result.bytes ?? readStylesheet(file, canonical, Infinity)?.bytes;
@@ -752,7 +735,7 @@ export class StylesheetRewriter {
     // A cached stylesheet in no cycle cannot be in one with the stylesheets being explored (it would
     // have been explored with them), so its hash is final. A cached cycle member is explored again:
     // cutting there would hash the rest of its cycle as if it were not one.
-    const cached = this.#host.cacheable(generation) ? this.#sheets.get(`${generation}:${canonical}`) : undefined;
+    const cached = this.#sheets.get(canonical, generation);
     if (cached !== undefined && !cached.cyclic) {
       outcomes.set(canonical, { hash: cached.hash });
       return undefined;
@@ -868,11 +851,8 @@ export class StylesheetRewriter {
   /** Records a computed stylesheet for this batch and, when allowed, the caches; frees its text. */
   #settle(node: SheetNode, hash: string, bytes: Buffer | undefined, cyclic: boolean, generation: number, outcomes: Map<string, SheetOutcome>): void {
     outcomes.set(node.path, { hash });
-    if (this.#host.cacheable(generation)) {
-      const key = `${generation}:${node.path}`;
-      this.#sheets.set(key, { hash, cyclic });
-      if (bytes !== undefined) this.#rewritten.set(key, bytes);
-    }
+    this.#sheets.set(node.path, { hash, cyclic }, generation);
+    if (bytes !== undefined) this.#rewritten.set(node.path, bytes, generation);
     node.text = '';
     node.source = EMPTY;
   }
@@ -900,7 +880,7 @@ export class StylesheetRewriter {
       hash = outcome.hash;
     } else {
       try {
-        hash = this.#host.hashAsset(target.path, generation);
+        hash = this.#hashAsset(target.path, generation);
       } catch (error) {
         if (!(error instanceof StaticHashError)) throw error;
         this.#warn(generation, node.path, reference.url, `which cannot be hashed (${error.message}); left as written`);
@@ -951,28 +931,5 @@ export class StylesheetRewriter {
  * larger than `limit`.
  */
 function readStylesheet(file: string, reference: string, limit: number): { bytes: Buffer | undefined } | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) {
-      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, { reference, file });
-    }
-    if (stat.size > limit) return { bytes: undefined };
-    return { bytes: fs.readFileSync(fd) };
-  } catch (error) {
-    if (error instanceof StaticHashError) throw error;
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withRegularFile(file, reference, (fd, stats) => ({ bytes: stats.size > limit ? undefined : fs.readFileSync(fd) }));
 }

@@ -1,19 +1,11 @@
 import fs from 'node:fs';
 import xxhash from 'xxhash-wasm';
-import { StaticHashError, describeValue } from './errors.js';
+import { withRegularFile } from './read-file.js';
 
 type XXHashApi = Awaited<ReturnType<typeof xxhash>>;
 
 /** Read size, and the size up to which a file is hashed in one call. 1 MiB reads measured ~4x faster than 64 KiB ones. */
 export const CHUNK_SIZE = 1024 * 1024;
-
-/**
- * How files are opened for hashing and reading. O_NOFOLLOW: callers pass a real path, so a symlink
- * swapped in since is refused, not followed. O_NONBLOCK: opening a FIFO (named pipe) under a root
- * would otherwise block until some writer appears, hanging a synchronous render forever; with it the
- * open returns at once and the fstat check then refuses the FIFO. It changes nothing for regular files.
- */
-export const SAFE_OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 let api: XXHashApi | undefined;
 let loading: Promise<XXHashApi> | undefined;
@@ -61,25 +53,7 @@ export function digestBytes(bytes: Uint8Array): string {
  * for anything but a regular file; returns undefined if the file vanished.
  */
 export function digestFile(file: string, reference: string): string | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, SAFE_OPEN_FLAGS);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-      reference, file, cause: error,
-    });
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) {
-      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
-        reference, file,
-      });
-    }
+  return withRegularFile(file, reference, (fd) => {
     chunk ??= allocateChunk();
     let read = fs.readSync(fd, chunk, 0, CHUNK_SIZE, null);
     if (read < CHUNK_SIZE) return hex(api!.h64Raw(chunk.subarray(0, read)));
@@ -89,14 +63,7 @@ export function digestFile(file: string, reference: string): string | undefined 
       read = fs.readSync(fd, chunk, 0, CHUNK_SIZE, null);
     }
     return hex(state.digest());
-  } catch (error) {
-    if (error instanceof StaticHashError) throw error;
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-      reference, file, cause: error,
-    });
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** An incremental xxHash64, for bytes that arrive in pieces (a file read asynchronously). Requires {@link loadDigester} first. */

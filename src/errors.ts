@@ -82,3 +82,13 @@ export function describeValue(value: unknown): string {
   else text = `${typeof value} ${String(value)}`;
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
+
+/**
+ * Throws `ERR_STATIC_INVALID_OPTION` for a bad option: `<scope>: option "<option>" must be
+ * <expected>; got <value>`. `subject` replaces `option "<option>"` where the bad value is an
+ * argument rather than an option (`registerStatic(env, hasher): env`). Shared by the core's options
+ * and every adapter's, through src/internal.ts.
+ */
+export function invalidOption(scope: string, option: string, expected: string, value: unknown, subject = `option "${option}"`): never {
+  throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `${scope}: ${subject} must be ${expected}; got ${describeValue(value)}`, { option, value });
+}

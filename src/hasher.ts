@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import { LRUCache } from 'lru-cache';
 import { AssetStore, type StaticAsset } from './asset.js';
 import { StylesheetRewriter, isStylesheet } from './css.js';
-import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
-import { StaticHashError, describeValue } from './errors.js';
-import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
+import { digestFile, loadDigester } from './digest.js';
+import { StaticHashError, describeValue, invalidOption } from './errors.js';
+import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
 import { firstCandidate, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
+import { readRegularFile } from './read-file.js';
 import { readGitVersion } from './version.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
 import { watchRoots, type RootWatcher } from './watcher.js';
@@ -66,6 +65,16 @@ export interface InvalidateOptions {
 
 // Set by a static block of StaticHasher, which alone can read its private fields.
 let readWatcher: (hasher: StaticHasher) => RootWatcher | undefined;
+let readClock: (hasher: StaticHasher) => GenerationClock;
+
+/**
+ * The generation clock a hasher's caches are bound to, for caches kept outside the core (the serving
+ * adapter's) that must follow the same rules. Reached through src/internal.ts, not the public API.
+ * @internal
+ */
+export function clockOf(hasher: StaticHasher): GenerationClock {
+  return readClock(hasher);
+}
 
 /**
  * The watcher a hasher runs, if any. A test seam (tests inject chokidar errors through it), not
@@ -91,6 +100,8 @@ interface Lookup {
  * scheme); `invalidate()` or the watcher moves the generation, orphaning every cached hash at once.
  */
 export class StaticHasher {
+  // The hot path's map, first of the fields: url() on a hit reads it and #hits, nothing else.
+  readonly #currentUrls: ReadonlyMap<string, string>;
   /** The validated options with every default filled in. */
   readonly options: Readonly<NormalizedOptions>;
   /** Resolves when the watcher's initial scan is done; at once without a watcher. */
@@ -98,24 +109,25 @@ export class StaticHasher {
 
   readonly #store: GenerationStore;
   readonly #unsubscribe: () => void;
-  readonly #hashes: LRUCache<string, string>;
+  // The generation and whether caching is off: every cache below is bound to it.
+  readonly #clock: GenerationClock;
+  // Hashes by canonical path, orphaned when the generation moves.
+  readonly #hashes: GenerationCache<string, string>;
   // Hashes .css files over their rewritten text (options.css); undefined when off.
   readonly #stylesheets: StylesheetRewriter | undefined;
-  // sha384 digests, keyed and orphaned like #hashes: "<generation>:<path>".
-  readonly #integrities: LRUCache<string, string>;
+  // sha384 digests, keyed and orphaned like #hashes.
+  readonly #integrities: GenerationCache<string, string>;
   readonly #manifest: LoadedManifest | undefined;
   // The hot path: reference -> finished URL for the current generation only, dropped whole when the
-  // generation moves. A cached url() is then one Map.get, no key building, no LRU bookkeeping.
-  #urls = new Map<string, string>();
+  // generation moves or bypassing starts. A cached url() is then one Map.get, no key building, no
+  // LRU bookkeeping, and no bypass test (the map is empty while bypassing).
+  readonly #urls: GenerationCache<string, string>;
   #warned = new Set<string>();
-  #generation: number;
   #nocache = false;
   #storeFresh: boolean;
   #watcherState: WatcherState = 'off';
   // A burst of file events is open: files may still be being written, so nothing is cached.
   #settling = false;
-  // True when any reason to skip caching holds; one field so url() tests one boolean.
-  #bypass = false;
   #hits = 0;
   #misses = 0;
   #watcher: RootWatcher | undefined;
@@ -125,6 +137,7 @@ export class StaticHasher {
 
   static {
     readWatcher = (hasher) => hasher.#watcher;
+    readClock = (hasher) => hasher.#clock;
   }
 
   /**
@@ -135,17 +148,17 @@ export class StaticHasher {
     this.options = Object.freeze(options);
     this.#manifest = manifest;
     this.#store = options.generation ?? new MemoryGenerationStore();
-    this.#generation = this.#store.current;
+    this.#clock = new GenerationClock(this.#store.current);
     this.#storeFresh = this.#store.fresh;
-    this.#hashes = new LRUCache({ max: options.maxEntries });
-    this.#stylesheets = options.css ? new StylesheetRewriter(this.options, {
-      hashAsset: (canonical, generation) => {
-        const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
-        return hash === MISSING ? undefined : hash;
-      },
-      cacheable: (generation) => !this.#bypass && generation === this.#generation,
+    const { maxEntries } = options;
+    this.#urls = new GenerationCache(this.#clock, { onMove: 'drop', maxEntries });
+    this.#currentUrls = this.#urls.view();
+    this.#hashes = new GenerationCache(this.#clock, { maxEntries });
+    this.#integrities = new GenerationCache(this.#clock, { maxEntries });
+    this.#stylesheets = options.css ? new StylesheetRewriter(this.options, this.#clock, (canonical, generation) => {
+      const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
+      return hash === MISSING ? undefined : hash;
     }) : undefined;
-    this.#integrities = new LRUCache({ max: options.maxEntries });
     this.#unsubscribe = this.#store.subscribe((state) => this.#onStoreState(state));
     this.#updateBypass();
     if (options.watch) {
@@ -171,7 +184,7 @@ export class StaticHasher {
 
   /** The current generation. Only ever moves forward. */
   get generation(): number {
-    return this.#generation;
+    return this.#clock.generation;
   }
 
   /**
@@ -180,7 +193,7 @@ export class StaticHasher {
    * stats. Servers that remember anything per generation check it.
    */
   get bypass(): boolean {
-    return this.#bypass;
+    return this.#clock.bypass;
   }
 
   /**
@@ -193,12 +206,10 @@ export class StaticHasher {
    * hasher.url('css/site.css?x=1#top') //=> '/static/css/site.css?x=1&v=3f9a1c0b7d2e#top'
    */
   url(reference: string): string {
-    if (!this.#bypass) {
-      const cached = this.#urls.get(reference);
-      if (cached !== undefined) {
-        this.#hits++;
-        return cached;
-      }
+    const cached = this.#currentUrls.get(reference);
+    if (cached !== undefined) {
+      this.#hits++;
+      return cached;
     }
     return this.#lookup(reference).url;
   }
@@ -224,7 +235,7 @@ export class StaticHasher {
     const parsed = parseReference(reference);
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return undefined;
-    const hash = this.#cachedHash(parsed, reference, this.#generation);
+    const hash = this.#cachedHash(parsed, reference, this.#clock.generation);
     if (hash === MISSING) return undefined;
     return { path: parsed.path, file: resolved.file, hash, url: this.#formatUrl(parsed, hash) };
   }
@@ -244,8 +255,7 @@ export class StaticHasher {
     const parsed = parseReference(reference);
     this.#assets ??= new AssetStore({
       options: this.options,
-      generation: () => this.#generation,
-      cacheable: () => !this.#bypass,
+      clock: this.#clock,
       currentHash: (canonical, written, generation) => {
         const hash = this.#cachedHash(parseReference(canonical), written, generation);
         return hash === MISSING ? undefined : hash;
@@ -257,7 +267,7 @@ export class StaticHasher {
       },
       changed: (generation) => {
         // The same move a watcher makes on a change it sees; several requests seeing one change move it once.
-        if (generation === this.#generation) this.#onGeneration(this.#store.bump());
+        if (generation === this.#clock.generation) this.#onGeneration(this.#store.bump());
       },
       manifestFile: this.#manifest?.file,
     });
@@ -288,14 +298,12 @@ export class StaticHasher {
    * hasher.integrity('js/app.js') //=> 'sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC'
    */
   integrity(reference: string): string | undefined {
-    const generation = this.#generation;
+    const generation = this.#clock.generation;
     const parsed = parseReference(reference);
-    const cacheable = !this.#bypass;
-    const key = `${generation}:${parsed.path}`;
-    let value = cacheable ? this.#integrities.get(key) : undefined;
+    let value = this.#integrities.get(parsed.path, generation);
     if (value === undefined) {
       value = this.#computeIntegrity(parsed, reference);
-      if (cacheable && generation === this.#generation) this.#integrities.set(key, value);
+      this.#integrities.set(parsed.path, value, generation);
     }
     if (value === MISSING) {
       this.#onMissing(parsed, reference, generation);
@@ -320,15 +328,13 @@ export class StaticHasher {
     rejectUnknownKeys(options, ['nocache'], 'invalidate() option');
     if (options.nocache !== undefined) {
       if (typeof options.nocache !== 'boolean') {
-        throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "nocache" must be a boolean; got ${describeValue(options.nocache)}`, {
-          option: 'nocache', value: options.nocache,
-        });
+        invalidOption('static-hash', 'nocache', 'a boolean', options.nocache);
       }
       this.#nocache = options.nocache;
       this.#updateBypass();
     }
     this.#onGeneration(this.#store.bump());
-    return this.#generation;
+    return this.#clock.generation;
   }
 
   /**
@@ -336,7 +342,7 @@ export class StaticHasher {
    * cannot be written as a reference (containing '?', '#', '\\') are skipped.
    */
   async warm(): Promise<WarmResult> {
-    const generation = this.#generation;
+    const generation = this.#clock.generation;
     const { roots } = this.options;
     let files = 0;
     let visited = 0;
@@ -367,11 +373,11 @@ export class StaticHasher {
   /** Counters and state, for health checks and tests. */
   stats(): StaticHasherStats {
     return {
-      generation: this.#generation,
+      generation: this.#clock.generation,
       entries: this.#hashes.size,
       hits: this.#hits,
       misses: this.#misses,
-      bypass: this.#bypass,
+      bypass: this.#clock.bypass,
       watcher: this.#watcherState,
     };
   }
@@ -394,18 +400,13 @@ export class StaticHasher {
   #lookup(reference: string): Lookup {
     // Read the generation once, first: a hash computed from content that changes mid-read is stored
     // under the generation that was current before the change, never under a later one.
-    const generation = this.#generation;
+    const generation = this.#clock.generation;
     const parsed = parseReference(reference);
-    const cacheable = !this.#bypass;
     const hash = this.#cachedHash(parsed, reference, generation);
     const found = hash === MISSING ? undefined : hash;
     if (found === undefined) this.#onMissing(parsed, reference, generation);
     const url = this.#formatUrl(parsed, found);
-    if (cacheable && generation === this.#generation) {
-      // Bounded like the LRU: a flood of distinct references restarts the map rather than grow it.
-      if (this.#urls.size >= this.options.maxEntries) this.#urls = new Map();
-      this.#urls.set(reference, url);
-    }
+    this.#urls.set(reference, url, generation);
     return { url, hash: found };
   }
 
@@ -414,13 +415,11 @@ export class StaticHasher {
    * `knownFile`: the file's real path inside its root, when the caller already knows it (warm()).
    */
   #cachedHash(parsed: ParsedReference, reference: string, generation: number, knownFile?: string): string {
-    const cacheable = !this.#bypass;
-    const key = `${generation}:${parsed.path}`;
-    let hash = cacheable ? this.#hashes.get(key) : undefined;
+    let hash = this.#hashes.get(parsed.path, generation);
     if (hash === undefined) {
       this.#misses++;
       hash = this.#hashFile(parsed, reference, generation, knownFile);
-      if (cacheable && generation === this.#generation) this.#hashes.set(key, hash);
+      this.#hashes.set(parsed.path, hash, generation);
     } else {
       this.#hits++;
     }
@@ -472,37 +471,9 @@ export class StaticHasher {
     const resolved = resolveFile(parsed.path, this.options.roots, reference);
     if (resolved === undefined) return undefined;
     if (this.#stylesheets !== undefined && isStylesheet(parsed.path)) {
-      return this.#stylesheets.read(parsed.path, resolved.file, this.#generation);
+      return this.#stylesheets.read(parsed.path, resolved.file, this.#clock.generation);
     }
-    let fd: number;
-    try {
-      // The same flags as hashing: no symlink swapped in since resolution, no hang on a FIFO.
-      fd = fs.openSync(resolved.file, SAFE_OPEN_FLAGS);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      if (code === 'ELOOP') {
-        throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file: resolved.file });
-      }
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-        reference, file: resolved.file, cause: error,
-      });
-    }
-    try {
-      if (!fs.fstatSync(fd).isFile()) {
-        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
-          reference, file: resolved.file,
-        });
-      }
-      return fs.readFileSync(fd);
-    } catch (error) {
-      if (error instanceof StaticHashError) throw error;
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-        reference, file: resolved.file, cause: error,
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
+    return readRegularFile(resolved.file, reference);
   }
 
   #formatUrl(parsed: ParsedReference, hash: string | undefined): string {
@@ -538,10 +509,7 @@ export class StaticHasher {
 
   #onGeneration(generation: number): void {
     // Generations only move forward, even if a shared store reports an older value late.
-    if (generation <= this.#generation) return;
-    this.#generation = generation;
-    this.#urls = new Map();
-    this.#warned.clear();
+    if (this.#clock.advance(generation)) this.#warned.clear();
   }
 
   #onStoreState(state: GenerationState): void {
@@ -569,9 +537,8 @@ export class StaticHasher {
     // Until the watcher's first scan is done, a file may change before it is watched; during a burst
     // of events, files may still be being written: in both cases cache nothing, so no lookup made
     // after a change was observed can return a hash read before it.
-    this.#bypass = this.#nocache || !this.#storeFresh || this.#settling
-      || this.#watcherState === 'degraded' || this.#watcherState === 'starting';
-    if (this.#bypass) this.#urls = new Map();
+    this.#clock.setBypass(this.#nocache || !this.#storeFresh || this.#settling
+      || this.#watcherState === 'degraded' || this.#watcherState === 'starting');
   }
 }
 

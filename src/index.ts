@@ -10,11 +10,11 @@ export { createStaticHasher, StaticHasher } from './hasher.js';
 export type { InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
 export { ASSET_ENCODINGS } from './asset.js';
 export type { AssetEncoding, AssetRepresentation, OpenedFile, StaticAsset } from './asset.js';
-export { StaticHashError, describeValue } from './errors.js';
+export { StaticHashError } from './errors.js';
 export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
 export { MemoryGenerationStore } from './generation.js';
 export type { GenerationState, GenerationStore } from './generation.js';
-export { normalizeOptions, rejectUnknownKeys } from './options.js';
+export { normalizeOptions } from './options.js';
 export type {
   CssIgnorePattern, Logger, ManifestOption, NormalizedManifestOption, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions,
   WatchOptions,

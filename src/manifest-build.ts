@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { digestBytes, digestFile } from './digest.js';
-import { StaticHashError, describeValue } from './errors.js';
+import { StaticHashError, describeValue, invalidOption } from './errors.js';
+import { isStylesheet } from './css.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
 import type { NormalizedRoot, StaticHasherOptions } from './options.js';
+import { readRegularFile } from './read-file.js';
 import { parseReference } from './resolve.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
 
@@ -28,24 +29,6 @@ export interface BuildManifestResult {
   skipped: string[];
 }
 
-/** The bytes of a file known to be regular, refusing (like digestFile) one swapped for a symlink since the walk. */
-function readRegularFile(file: string, reference: string): Buffer {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    throw error;
-  }
-  try {
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * Hashes every file under the roots with a hasher of the given options and returns the manifest
  * that hasher would serve from: the same resolution (longest prefix first), the same hashes (the
@@ -65,14 +48,10 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
   }
   const { integrity = false, onProgress, ...hasherOptions } = options;
   if (typeof integrity !== 'boolean') {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "integrity" must be a boolean; got ${describeValue(integrity)}`, {
-      option: 'integrity', value: integrity,
-    });
+    invalidOption('static-hash', 'integrity', 'a boolean', integrity);
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "onProgress" must be a function; got ${describeValue(onProgress)}`, {
-      option: 'onProgress', value: onProgress,
-    });
+    invalidOption('static-hash', 'onProgress', 'a function', onProgress);
   }
   // Missing files are expected here (a file removed while walking): they are left out, silently.
   const hasher = await createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' });
@@ -97,13 +76,15 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       try {
         parseReference(reference); // a name the resolver refuses throws here, before any read
         // Stylesheets go through the hasher, whose hash may cover rewritten text (css option).
-        const direct = resolvesToListedFile(entry, roots) && !(manifestOptions.css && /\.css$/i.test(reference));
+        const direct = resolvesToListedFile(entry, roots) && !(manifestOptions.css && isStylesheet(reference));
         if (direct && integrity) {
           // The walk already knows the real path: one read gives both digests, no realpath per
           // file. Same bytes and same xxHash64 as the hasher's streamed digest.
           const bytes = readRegularFile(entry.file, reference);
-          hash = digestBytes(bytes).slice(0, hashLength);
-          sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+          if (bytes !== undefined) {
+            hash = digestBytes(bytes).slice(0, hashLength);
+            sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+          }
         } else if (direct) {
           hash = digestFile(entry.file, reference)?.slice(0, hashLength);
         } else {

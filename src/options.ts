@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { StaticHashError, describeValue } from './errors.js';
+import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import type { GenerationStore } from './generation.js';
 
 /** Where warnings go. `console` fits; so does a pino or winston logger. */
@@ -243,11 +243,7 @@ const PARAM_SAFE = /^[A-Za-z0-9\-._~]*$/;
 const VERSION_SAFE = /^[A-Za-z0-9\-._~]{1,128}$/;
 
 function fail(option: string, expected: string, value: unknown): never {
-  throw new StaticHashError(
-    'ERR_STATIC_INVALID_OPTION',
-    `static-hash: option "${option}" must be ${expected}; got ${describeValue(value)}`,
-    { option, value },
-  );
+  invalidOption('static-hash', option, expected, value);
 }
 
 function editDistance(a: string, b: string): number {
@@ -266,7 +262,7 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Throws `ERR_STATIC_INVALID_OPTION` for a key of `object` that is not in `known`, naming the closest
- * known key. Exported for the adapters, which validate their own options the same way.
+ * known key. The adapters validate their own options the same way, through src/internal.ts.
  */
 export function rejectUnknownKeys(object: object, known: readonly string[], where = 'option'): void {
   for (const key of Object.keys(object)) {

@@ -60,3 +60,13 @@ export function formatUrl(parts: UrlParts): string {
   if (fragment !== undefined) url += `#${encodeQueryPart(fragment)}`;
   return url;
 }
+
+/**
+ * The path part of a base URL, which request paths and root-relative stylesheet references start
+ * with: '/static/' for '/static/' and for 'https://cdn.example.com/static/', '/' for '//cdn.example.com'.
+ */
+export function baseUrlPath(baseUrl: string): string {
+  const match = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/[^/]*(\/.*)?$/.exec(baseUrl);
+  if (!match) return baseUrl;
+  return match[1] ?? '/';
+}

@@ -1,4 +1,6 @@
 import { createStaticHasher, MemoryGenerationStore, type GenerationState, type GenerationStore, type StaticHasher } from '../src/index';
+// GenerationCache from the internal module the adapters use: the same class every core cache is.
+import { GenerationCache, GenerationClock } from '../src/internal';
 import { makeFixture, type Fixture } from './helpers/fixture';
 
 /**
@@ -148,5 +150,88 @@ describe('a shared GenerationStore', () => {
     expect(store.closed).toBe(1);
     store.remote(99);
     expect(hasher.generation).toBe(40);
+  });
+});
+
+describe('GenerationCache (src/internal.ts)', () => {
+  describe.each(['drop', 'orphan'] as const)("onMove: '%s'", (onMove) => {
+    it('keeps what a lookup of the current generation stores', () => {
+      const clock = new GenerationClock(3);
+      const cache = new GenerationCache<string, string>(clock, { onMove, maxEntries: 10 });
+      expect(cache.set('a', 'A', 3)).toBe(true);
+      expect(cache.get('a', 3)).toBe('A');
+      expect(cache.get('a')).toBe('A');
+      expect(cache.size).toBe(1);
+    });
+
+    it('refuses a write from a lookup that began under an older generation', () => {
+      const clock = new GenerationClock(3);
+      const cache = new GenerationCache<string, string>(clock, { onMove, maxEntries: 10 });
+      clock.advance(4);
+      expect(cache.set('a', 'stale', 3)).toBe(false);
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.get('a', 3)).toBeUndefined();
+      expect(cache.size).toBe(0);
+    });
+
+    it('refuses writes and answers nothing while bypassing, and keeps nothing from before it', () => {
+      const clock = new GenerationClock(0);
+      const cache = new GenerationCache<string, string>(clock, { onMove, maxEntries: 10 });
+      cache.set('a', 'A', 0);
+      clock.setBypass(true);
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.set('b', 'B', 0)).toBe(false);
+      clock.setBypass(false);
+      expect(cache.get('b')).toBeUndefined();
+      // A bypass is entered because the cached values may be stale: a 'drop' cache forgets them; an
+      // 'orphan' cache's owner moves the generation (or clears it) before trusting it again.
+      if (onMove === 'drop') expect(cache.get('a')).toBeUndefined();
+    });
+
+    it('never answers a newer generation with an older one\'s value', () => {
+      const clock = new GenerationClock(0);
+      const cache = new GenerationCache<string, string>(clock, { onMove, maxEntries: 10 });
+      cache.set('a', 'old', 0);
+      clock.advance(1);
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.get('a', 1)).toBeUndefined();
+      cache.set('a', 'new', 1);
+      expect(cache.get('a')).toBe('new');
+      // Generations only move forward: an older value reported late changes nothing.
+      expect(clock.advance(0)).toBe(false);
+      expect(clock.generation).toBe(1);
+      expect(cache.get('a')).toBe('new');
+    });
+
+    it('is bounded', () => {
+      const clock = new GenerationClock(0);
+      const cache = new GenerationCache<string, number>(clock, { onMove, maxEntries: 50 });
+      for (let index = 0; index < 1000; index++) cache.set(`k${index}`, index, 0);
+      expect(cache.size).toBeLessThanOrEqual(50);
+      expect(cache.get('k999')).toBe(999);
+    });
+  });
+
+  it("'drop' holds the current generation only; 'orphan' lets a lookup begun earlier find its own generation's entries", () => {
+    const clock = new GenerationClock(0);
+    const dropped = new GenerationCache<string, string>(clock, { onMove: 'drop', maxEntries: 10 });
+    const orphaned = new GenerationCache<string, string>(clock, { maxEntries: 10 });
+    dropped.set('a', 'A0', 0);
+    orphaned.set('a', 'A0', 0);
+    clock.advance(1);
+    expect(dropped.size).toBe(0);
+    expect(orphaned.size).toBe(1);
+    expect(orphaned.get('a', 0)).toBe('A0');
+    expect(orphaned.get('a')).toBeUndefined();
+  });
+
+  it('bounds a sized cache by the total size of its values', () => {
+    const clock = new GenerationClock(0);
+    const cache = new GenerationCache<string, Buffer>(clock, { maxEntries: 1000, maxSize: 100, sizeOf: (bytes) => bytes.length });
+    for (let index = 0; index < 20; index++) cache.set(`b${index}`, Buffer.alloc(10), 0);
+    expect(cache.size).toBe(10);
+    // An entry above a quarter of the bound is not kept at all.
+    cache.set('big', Buffer.alloc(30), 0);
+    expect(cache.get('big')).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createStaticHasher, MemoryGenerationStore, normalizeOptions, rejectUnknownKeys, StaticHashError, type StaticHasherOptions } from '../src/index';
+import { createStaticHasher, MemoryGenerationStore, normalizeOptions, StaticHashError, type StaticHasherOptions } from '../src/index';
+import { rejectUnknownKeys } from '../src/internal';
 import { makeFixture, type Fixture } from './helpers/fixture';
 
 let fixture: Fixture;

@@ -90,6 +90,16 @@ describe('the built output', () => {
     }
   });
 
+  it('keeps src/internal.ts out of reach: no export names it, and the public API lost what moved there', () => {
+    const script = `
+const staticHash = require('static-hash');
+let internal;
+try { require.resolve('static-hash/dist/cjs/src/internal.js'); internal = 'reachable'; } catch (error) { internal = error.code; }
+console.log(JSON.stringify({ internal, describeValue: typeof staticHash.describeValue, rejectUnknownKeys: typeof staticHash.rejectUnknownKeys }));`;
+    expect(runNode(scratch.dir, [], script)).toEqual({ internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED', describeValue: 'undefined', rejectUnknownKeys: 'undefined' });
+    expect(Object.keys(packageJson.exports).filter((key) => key.includes('internal'))).toEqual([]);
+  });
+
   it('marks each dist folder with the module type it was compiled for', () => {
     expect(JSON.parse(fs.readFileSync(path.join(repo, 'dist/esm/package.json'), 'utf8'))).toEqual({ type: 'module' });
     expect(JSON.parse(fs.readFileSync(path.join(repo, 'dist/cjs/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });

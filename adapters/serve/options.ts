@@ -1,6 +1,7 @@
 // The options every serving adapter takes, validated once with every default in one place.
 import type fs from 'node:fs';
-import { StaticHashError, describeValue, rejectUnknownKeys, type AssetEncoding, type StaticHasher } from '../../src/index.js';
+import type { AssetEncoding, StaticHasher } from '../../src/index.js';
+import { checkHasher as checkStaticHasher, invalidOption, rejectUnknownKeys } from '../../src/internal.js';
 import { pathOfBaseUrl } from './request-path.js';
 
 /** A precompressed sibling the middleware can serve: `br` from `file.br`, `gzip` from `file.gz`. */
@@ -79,8 +80,8 @@ const DEFAULTS = {
 const URL_PATH_SAFE = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 
 /** Throws the option error of an adapter (`static-hash/express: option "x" must be …`). */
-export function invalidServeOption(adapter: string, option: string, expected: string, value: unknown): never {
-  throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `${adapter}: option "${option}" must be ${expected}; got ${describeValue(value)}`, { option, value });
+function invalidServeOption(adapter: string, option: string, expected: string, value: unknown): never {
+  invalidOption(adapter, option, expected, value);
 }
 
 function choice<T extends string>(adapter: string, value: unknown, option: string, choices: readonly T[], fallback: T): T {
@@ -134,17 +135,12 @@ export function normalizeServeOptions<Response>(adapter: string, hasher: StaticH
 }
 
 /**
- * Throws `ERR_STATIC_INVALID_OPTION` unless `hasher` is a hasher from createStaticHasher(). Duck-typed
- * rather than instanceof: an ESM and a CommonJS copy of the package are different classes.
+ * Throws `ERR_STATIC_INVALID_OPTION` unless `hasher` is a hasher from createStaticHasher() (duck-typed
+ * too: an ESM and a CommonJS copy of the package are different classes) that can serve assets.
  */
 export function checkHasher(adapter: string, entry: string, hasher: unknown): asserts hasher is StaticHasher {
-  const candidate = hasher as Partial<StaticHasher> | null | undefined;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.asset !== 'function'
-    || typeof candidate.url !== 'function' || typeof candidate.options !== 'object') {
-    throw new StaticHashError(
-      'ERR_STATIC_INVALID_OPTION',
-      `${adapter}: ${entry} takes a hasher from createStaticHasher() first; got ${describeValue(hasher)}`,
-      { option: 'hasher', value: hasher },
-    );
+  checkStaticHasher(hasher, adapter, `${entry}'s first argument`);
+  if (typeof (hasher as Partial<StaticHasher>).asset !== 'function') {
+    invalidOption(adapter, 'hasher', 'a StaticHasher from createStaticHasher() of this version (with asset())', hasher, `${entry}'s first argument`);
   }
 }

@@ -1,5 +1,6 @@
 // The pure functions that turn a request target into a reference and a version: no I/O, no state,
 // so each is unit-tested alone (test/adapters/serve/request-path.test.ts).
+import { baseUrlPath } from '../../src/internal.js';
 
 /** A request path that cannot be a file's URL: a malformed or unsafe one, answered 400. */
 export const MALFORMED = Symbol('malformed');
@@ -154,7 +155,6 @@ export function isHiddenPath(canonical: string): boolean {
  * pathOfBaseUrl('https://cdn.example.com/assets') //=> '/assets/'
  */
 export function pathOfBaseUrl(baseUrl: string): string {
-  if (baseUrl.startsWith('/') && !baseUrl.startsWith('//')) return baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  const pathname = new URL(baseUrl, 'http://localhost').pathname;
-  return pathname.endsWith('/') ? pathname : `${pathname}/`;
+  const path = baseUrlPath(baseUrl);
+  return path.endsWith('/') ? path : `${path}/`;
 }

@@ -81,11 +81,14 @@ describe('registerIntegrityHelper() (Handlebars)', () => {
     expect(Handlebars.helpers.staticIntegrity).toBeUndefined();
   });
 
-  it('names the reference and the line when the file is missing under onMissing: throw', async () => {
+  it('names the reference, the template and its 1-based line:column when the file is missing under onMissing: throw', async () => {
     const { root } = site();
     const instance = Handlebars.create();
     registerIntegrityHelper(instance, await hasherOf({ root, onMissing: 'throw' }));
-    expect(() => instance.compile('a\nb {{staticIntegrity "nope.js"}}')({})).toThrow(/file not found: "nope\.js".*line 2, column 2/);
+    // 'b {{' puts the helper at column 3, counted from 1 as the static helper's messages count it.
+    expect(() => instance.compile('a\nb {{staticIntegrity "nope.js"}}')({})).toThrow(/file not found: "nope\.js".* \(template line 2, column 3\)$/);
+    expect(() => instance.compile('a\nb {{staticIntegrity "nope.js"}}', { srcName: 'views/page.hbs' } as never)({}))
+      .toThrow(/file not found: "nope\.js".* \(views\/page\.hbs:2:3\)$/);
   });
 
   it('rejects a bad instance, hasher or name with ERR_STATIC_INVALID_OPTION', async () => {
