@@ -2,7 +2,7 @@ import type fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StaticHasher } from '../src/index.js';
 import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, createServeDecider, releaseBody } from './serve/decide.js';
-import { applyHead, removeHead, sendBody } from './serve/node-response.js';
+import { applyHead, removeHead, sendBody, writeHead } from './serve/node-response.js';
 import { checkHasher, normalizeServeOptions, type NormalizedServeOptions, type PrecompressedEncoding, type ServeOptions } from './serve/options.js';
 
 export { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL };
@@ -82,8 +82,10 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
         next(decision.error);
         return;
       }
-      applyHead(res, decision);
-      if (setHeaders !== undefined && decision.hook !== undefined) {
+      if (setHeaders === undefined || decision.hook === undefined) {
+        writeHead(res, decision);
+      } else {
+        applyHead(res, decision);
         try {
           setHeaders(res, decision.hook.file, decision.hook.stat as fs.Stats);
         } catch (error) {

@@ -7,7 +7,7 @@ import { StaticHashError, describeValue } from './errors.js';
 import { GenerationCache, type GenerationClock } from './generation.js';
 import type { NormalizedOptions } from './options.js';
 import { SAFE_OPEN_FLAGS } from './read-file.js';
-import { resolveFile } from './resolve.js';
+import { parseReference, resolveFile } from './resolve.js';
 
 /** A precompressed sibling: `br` is `file.br`, `gzip` is `file.gz`. */
 export type AssetEncoding = 'br' | 'gzip';
@@ -49,6 +49,18 @@ function sameIdentity(stat: fs.BigIntStats | undefined, identity: Identity): boo
 }
 
 const BIGINT_STAT = { bigint: true, throwIfNoEntry: false } as const;
+const STAT = { throwIfNoEntry: false } as const;
+
+/**
+ * The per-request check of a remembered file, on a plain stat (a third cheaper than a bigint one):
+ * it only has to notice that the file changed, not prove bytes (what is served from memory is the
+ * hashed bytes whatever the disk holds; a descriptor is checked on its own fstat, in nanoseconds).
+ * Millisecond floats keep sub-microsecond precision, finer than the kernel's timestamp tick.
+ */
+function sameStat(stat: fs.Stats | undefined, known: fs.Stats): boolean {
+  return stat !== undefined && stat.ino === known.ino && stat.mtimeMs === known.mtimeMs && stat.size === known.size
+    && stat.ctimeMs === known.ctimeMs && stat.dev === known.dev;
+}
 
 /** An open descriptor on the very bytes an asset was hashed from: its identity matched at open. */
 export interface OpenedFile {
@@ -127,7 +139,8 @@ const MISSING = Symbol('missing');
 
 interface Entry {
   asset: StaticAsset;
-  identity: Identity;
+  /** The file's stat when it was read (for a stylesheet: before the rewriter read it). */
+  stat: fs.Stats;
 }
 
 interface Loaded {
@@ -228,23 +241,27 @@ export class AssetStore {
     this.#entries = new GenerationCache(host.clock, { onMove: 'drop', maxEntries: host.options.maxEntries });
   }
 
-  /** The asset for a canonical path, or undefined when no root has it. May throw StaticHashError (400, 404, I/O). */
-  async get(canonical: string, reference: string): Promise<StaticAsset | undefined> {
+  /**
+   * The asset for a reference, or undefined when no root has it. Remembered by the reference as
+   * written (a request path), so a remembered one costs one Map.get and one stat, no parsing.
+   * May throw StaticHashError (400 unsafe, 404 not a file, I/O).
+   */
+  async get(reference: string): Promise<StaticAsset | undefined> {
     const generation = this.#clock.generation;
-    const entry = this.#entries.get(canonical);
+    const entry = this.#entries.get(reference);
     if (entry === MISSING) return undefined;
     if (entry !== undefined) {
-      if (sameIdentity(fs.statSync(entry.asset.file, BIGINT_STAT), entry.identity)) return entry.asset;
-      this.#forget(canonical);
+      if (sameStat(fs.statSync(entry.asset.file, STAT), entry.stat)) return entry.asset;
+      this.#forget(reference);
     }
-    return this.#load(canonical, reference, generation);
+    return this.#load(parseReference(reference).path, reference, generation);
   }
 
-  /** Forgets what is known of a path (its file or a sibling changed): the next request looks afresh. */
-  #forget(canonical: string): void {
-    const entry = this.#entries.get(canonical);
+  /** Forgets what is known of a reference (its file or a sibling changed): the next request looks afresh. */
+  #forget(reference: string): void {
+    const entry = this.#entries.get(reference);
     if (entry === undefined) return;
-    this.#entries.delete(canonical);
+    this.#entries.delete(reference);
     if (entry !== MISSING && this.#heldGeneration === this.#clock.generation) {
       for (const representation of [entry.asset.identity, ...entry.asset.encodings]) this.#heldBytes -= representation.body?.length ?? 0;
     }
@@ -260,11 +277,11 @@ export class AssetStore {
     return this.#heldBytes;
   }
 
-  #remember(generation: number, canonical: string, value: Entry | typeof MISSING): void {
-    this.#forget(canonical);
+  #remember(generation: number, reference: string, value: Entry | typeof MISSING): void {
+    this.#forget(reference);
     // A full map starts afresh (GenerationCache), and so does the count of what it holds.
     if (this.#entries.size >= this.#host.options.maxEntries) this.#heldBytes = 0;
-    if (!this.#entries.set(canonical, value, generation)) return;
+    if (!this.#entries.set(reference, value, generation)) return;
     this.#held();
     if (value !== MISSING) {
       for (const representation of [value.asset.identity, ...value.asset.encodings]) this.#heldBytes += representation.body?.length ?? 0;
@@ -280,7 +297,7 @@ export class AssetStore {
     const { options } = this.#host;
     const resolved = resolveFile(canonical, options.roots, reference);
     if (resolved === undefined) {
-      this.#remember(generation, canonical, MISSING);
+      this.#remember(generation, reference, MISSING);
       return undefined;
     }
     const { file } = resolved;
@@ -302,11 +319,11 @@ export class AssetStore {
 
     // A rewritten stylesheet exists only in memory (the rewriter keeps it too): always kept.
     const keep = loaded.body !== undefined && (rewritten || this.#fits(loaded.body.length));
-    const identity = this.#representation(canonical, file, undefined, file, loaded, keep ? loaded.body : undefined, loaded.digest);
-    const encodings = rewritten || !loaded.stable ? [] : await this.#siblings(canonical, file, reference, loaded);
+    const identity = this.#representation(reference, file, undefined, file, loaded, keep ? loaded.body : undefined, loaded.digest);
+    const encodings = rewritten || !loaded.stable ? [] : await this.#siblings(file, reference, loaded);
     const asset: StaticAsset = { path: canonical, file, version, rewritten, identity, encodings };
     // A file caught changing is not remembered: the next request reads it again.
-    if (loaded.stable) this.#remember(generation, canonical, { asset, identity: loaded.identity });
+    if (loaded.stable) this.#remember(generation, reference, { asset, stat: loaded.stat });
     return asset;
   }
 
@@ -359,7 +376,8 @@ export class AssetStore {
     const before = fs.statSync(file, BIGINT_STAT);
     if (before === undefined) return undefined;
     if (!before.isFile()) throw notAFile(reference, file);
-    const stat = fs.statSync(file);
+    const stat = fs.statSync(file, STAT);
+    if (stat === undefined) return undefined;
     const body = this.#host.stylesheetBytes(canonical, file, generation);
     if (body === undefined) return undefined;
     const identity = identityOf(before);
@@ -393,7 +411,7 @@ export class AssetStore {
   }
 
   /** The precompressed siblings of a file that decompress to exactly its bytes. */
-  async #siblings(canonical: string, file: string, reference: string, loaded: Loaded): Promise<AssetRepresentation[]> {
+  async #siblings(file: string, reference: string, loaded: Loaded): Promise<AssetRepresentation[]> {
     const found: AssetRepresentation[] = [];
     for (const encoding of ASSET_ENCODINGS) {
       const sibling = file + SIBLING_EXTENSION[encoding];
@@ -425,7 +443,7 @@ export class AssetStore {
         if (decoded !== loaded.digest || !sameContent(fs.fstatSync(fd, { bigint: true }), identity)) continue;
         const keep = body !== undefined && this.#fits(body.length);
         const digest = body === undefined ? `${loaded.digest}-${encoding}` : digestBytes(body);
-        found.push(this.#representation(canonical, file, encoding, sibling, { identity, stat, body, digest, stable: true }, keep ? body : undefined, digest));
+        found.push(this.#representation(reference, file, encoding, sibling, { identity, stat, body, digest, stable: true }, keep ? body : undefined, digest));
       } catch {
         // An unreadable sibling is as good as none: the file itself is served.
       } finally {
@@ -436,14 +454,14 @@ export class AssetStore {
   }
 
   #representation(
-    canonical: string, assetFile: string, encoding: AssetEncoding | undefined, file: string, loaded: Loaded, body: Buffer | undefined, digest: string,
+    reference: string, assetFile: string, encoding: AssetEncoding | undefined, file: string, loaded: Loaded, body: Buffer | undefined, digest: string,
   ): AssetRepresentation {
     const { identity, stat } = loaded;
     // Something changed on disk: drop the path's entry (if it still is this file's), so the next
     // request loads it afresh.
     const forget = (): void => {
-      const entry = this.#entries.get(canonical);
-      if (entry !== undefined && entry !== MISSING && entry.asset.file === assetFile) this.#forget(canonical);
+      const entry = this.#entries.get(reference);
+      if (entry !== undefined && entry !== MISSING && entry.asset.file === assetFile) this.#forget(reference);
     };
     return {
       encoding,

@@ -252,7 +252,6 @@ export class StaticHasher {
    * asset.version === hasher.hash('js/app.js') //=> true, unless the file changed since it was hashed
    */
   async asset(reference: string): Promise<StaticAsset | undefined> {
-    const parsed = parseReference(reference);
     this.#assets ??= new AssetStore({
       options: this.options,
       clock: this.#clock,
@@ -271,7 +270,7 @@ export class StaticHasher {
       },
       manifestFile: this.#manifest?.file,
     });
-    return this.#assets.get(parsed.path, reference);
+    return this.#assets.get(reference);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type fs from 'node:fs';
 import fresh from 'fresh';
-import { contentType } from 'mime-types';
+import { contentType as lookupType } from 'mime-types';
 import parseRange from 'range-parser';
 import type { AssetRepresentation, OpenedFile, StaticAsset, StaticHasher } from '../../src/index.js';
 import type { NormalizedServeOptions } from './options.js';
@@ -118,6 +118,44 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
 
   const missing = (method: string | undefined): ServeDecision => (fallthrough ? NEXT : statusPage(method, 404));
 
+  // What each asset's answers share, worked out on its first request: assets are remembered per
+  // generation by the core, so this is computed once per file and generation.
+  interface Prepared {
+    /** Siblings usable under this decider's `encodings`, in its order of preference. */
+    candidates: AssetRepresentation[];
+    contentType: string;
+    etags: Map<AssetRepresentation, string>;
+    lastModified: Map<AssetRepresentation, string>;
+  }
+  const prepared = new WeakMap<StaticAsset, Prepared>();
+
+  function prepare(asset: StaticAsset): Prepared {
+    let entry = prepared.get(asset);
+    if (entry !== undefined) return entry;
+    const candidates: AssetRepresentation[] = [];
+    if (!asset.rewritten) {
+      for (const encoding of encodings) {
+        const sibling = asset.encodings.find((each) => each.encoding === encoding);
+        if (sibling !== undefined) candidates.push(sibling);
+      }
+    }
+    const etags = new Map<AssetRepresentation, string>();
+    const lastModified = new Map<AssetRepresentation, string>();
+    for (const representation of [asset.identity, ...candidates]) {
+      // A rewritten stylesheet: its hash covers its text, so it is its (strong) validator. Other
+      // files: the xxHash64 of the bytes sent, weak like send's, the same on every server and for
+      // the same bytes again after A -> B -> A.
+      etags.set(representation, asset.rewritten ? `"${asset.version ?? asset.identity.digest.slice(0, hashLength)}"` : `W/"${representation.digest}"`);
+      lastModified.set(representation, representation.mtime.toUTCString());
+    }
+    const contentType = asset.rewritten
+      ? 'text/css; charset=utf-8'
+      : lookupType(asset.path.slice(asset.path.lastIndexOf('/') + 1)) || 'application/octet-stream';
+    entry = { candidates, contentType, etags, lastModified };
+    prepared.set(asset, entry);
+    return entry;
+  }
+
   /** Finds the asset a reference names, as itself first, then as a filename-style hashed name. */
   async function find(reference: string, query: string | undefined): Promise<Found | undefined> {
     const asset = await hasher.asset(reference);
@@ -138,24 +176,15 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     }
     const response: Record<string, string> = { 'Cache-Control': current ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL };
 
+    const { candidates, contentType: type, etags, lastModified: modified } = prepare(asset);
     let representation: AssetRepresentation = asset.identity;
-    let etag: string;
     let lastModified: string | undefined;
+    response['Content-Type'] = type;
     if (asset.rewritten) {
-      // The body is the rewritten text its hash covers, so that hash is its validator. No
-      // Last-Modified: the text also changes when a file it references changes, which the
-      // stylesheet's own mtime does not show. No Range: stylesheets are small.
-      etag = `"${asset.version ?? asset.identity.digest.slice(0, hashLength)}"`;
-      response['Content-Type'] = 'text/css; charset=utf-8';
+      // No Last-Modified: the rewritten text also changes when a file it references changes, which
+      // the stylesheet's own mtime does not show. No Range: stylesheets are small.
       response['Accept-Ranges'] = 'none';
     } else {
-      const candidates: AssetRepresentation[] = [];
-      if (asset.encodings.length > 0) {
-        for (const encoding of encodings) {
-          const sibling = asset.encodings.find((each) => each.encoding === encoding);
-          if (sibling !== undefined) candidates.push(sibling);
-        }
-      }
       if (candidates.length > 0) {
         // Every answer for a file that has siblings varies with Accept-Encoding, the uncompressed one too.
         response.Vary = 'Accept-Encoding';
@@ -167,17 +196,18 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
           response['Content-Encoding'] = chosen.encoding!;
         }
       }
-      response['Content-Type'] = contentType(asset.path.slice(asset.path.lastIndexOf('/') + 1)) || 'application/octet-stream';
       response['Accept-Ranges'] = 'bytes';
-      etag = `W/"${representation.digest}"`;
-      lastModified = representation.mtime.toUTCString();
+      lastModified = modified.get(representation)!;
       response['Last-Modified'] = lastModified;
     }
+    const etag = etags.get(representation)!;
     response.ETag = etag;
     const hook = { file: asset.file, stat: representation.stat };
 
-    if (preconditionFailed(headers, etag, lastModified)) return { ...statusPage(method, 412), hook };
-    if (fresh(headers, { etag, 'last-modified': lastModified })) {
+    if ((headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) && preconditionFailed(headers, etag, lastModified)) {
+      return { ...statusPage(method, 412), hook };
+    }
+    if ((headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && fresh(headers, { etag, 'last-modified': lastModified })) {
       delete response['Content-Type'];
       return { action: 'respond', status: 304, headers: response, body: undefined, hook };
     }

@@ -5,11 +5,32 @@ import type { ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
 import type { FileBody, ServeResponse } from './decide.js';
 
-/** Sets the answer's status and headers on `res` (before a hook may change them). */
+/**
+ * Sets the answer's status and headers on `res` (before a hook may change them). A `Vary` set by
+ * earlier middleware (CORS's `Origin`, say) is kept, with ours added.
+ */
 export function applyHead(res: ServerResponse, response: ServeResponse): void {
   // Always set: frameworks that bridge Connect middleware (koa-connect) start responses at 404.
   res.statusCode = response.status;
-  for (const name of Object.keys(response.headers)) res.setHeader(name, response.headers[name]!);
+  const { headers } = response;
+  for (const name of Object.keys(headers)) res.setHeader(name, name === 'Vary' ? mergeVary(res.getHeader('Vary'), headers.Vary!) : headers[name]!);
+}
+
+/** Writes status and headers at once (no hook will look at them): one call instead of one per header. */
+export function writeHead(res: ServerResponse, response: ServeResponse): void {
+  const { headers } = response;
+  if (headers.Vary !== undefined && res.hasHeader('Vary')) {
+    applyHead(res, response);
+    return;
+  }
+  res.writeHead(response.status, headers);
+}
+
+function mergeVary(current: number | string | string[] | undefined, field: string): string {
+  if (current === undefined) return field;
+  const text = Array.isArray(current) ? current.join(', ') : String(current);
+  if (text.split(',').some((entry) => entry.trim() === '*' || entry.trim().toLowerCase() === field.toLowerCase())) return text;
+  return `${text}, ${field}`;
 }
 
 /** Removes the headers an answer set (a hook threw: the request goes to next(error) instead). */
