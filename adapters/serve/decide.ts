@@ -126,6 +126,8 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     contentType: string;
     etags: Map<AssetRepresentation, string>;
     lastModified: Map<AssetRepresentation, string>;
+    /** Whole 200 answers from memory, per representation and Cache-Control: the common request costs no allocation. */
+    whole: Map<AssetRepresentation, Map<string, ServeResponse>>;
   }
   const prepared = new WeakMap<StaticAsset, Prepared>();
 
@@ -151,7 +153,7 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     const contentType = asset.rewritten
       ? 'text/css; charset=utf-8'
       : lookupType(asset.path.slice(asset.path.lastIndexOf('/') + 1)) || 'application/octet-stream';
-    entry = { candidates, contentType, etags, lastModified };
+    entry = { candidates, contentType, etags, lastModified, whole: new Map() };
     prepared.set(asset, entry);
     return entry;
   }
@@ -202,6 +204,15 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     }
     const etag = etags.get(representation)!;
     response.ETag = etag;
+    // A plain GET of a file held in memory: the same answer every time, built once (writers never
+    // change a decision).
+    const plain = method === 'GET' && representation.body !== undefined && headers.range === undefined && headers['if-match'] === undefined
+      && headers['if-unmodified-since'] === undefined && headers['if-none-match'] === undefined && headers['if-modified-since'] === undefined;
+    const cacheControl = response['Cache-Control']!;
+    if (plain) {
+      const known = prepared.get(asset)!.whole.get(representation)?.get(cacheControl);
+      if (known !== undefined) return known;
+    }
     const hook = { file: asset.file, stat: representation.stat };
 
     if ((headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) && preconditionFailed(headers, etag, lastModified)) {
@@ -233,7 +244,14 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     if (method === 'HEAD') return { action: 'respond', status, headers: response, body: undefined, hook };
     if (representation.body !== undefined) {
       const body = status === 206 ? representation.body.subarray(start, end + 1) : representation.body;
-      return { action: 'respond', status, headers: response, body, hook };
+      const decision: ServeResponse = { action: 'respond', status, headers: response, body, hook };
+      if (plain) {
+        const { whole } = prepared.get(asset)!;
+        let byCacheControl = whole.get(representation);
+        if (byCacheControl === undefined) whole.set(representation, byCacheControl = new Map());
+        byCacheControl.set(cacheControl, decision);
+      }
+      return decision;
     }
     if (size === 0) return { action: 'respond', status, headers: response, body: Buffer.alloc(0), hook };
     const opened = representation.open();
