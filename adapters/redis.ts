@@ -235,7 +235,7 @@ export class RedisGenerationStore implements GenerationStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#fresh = false;
-    this.#settle();
+    this.#finishOpening();
     clearInterval(this.#interval);
     clearTimeout(this.#retry);
     this.#listeners.clear();
@@ -315,7 +315,7 @@ export class RedisGenerationStore implements GenerationStore {
         }
         this.#notify();
       }
-      this.#settle();
+      this.#finishOpening();
     } catch (error) {
       if (increment === 1) this.#pending = true;
       this.#lose(error);
@@ -350,7 +350,7 @@ export class RedisGenerationStore implements GenerationStore {
       this.#fresh = false;
       this.#notify();
     }
-    this.#settle();
+    this.#finishOpening();
     // Recovery normally comes with a 'ready' event; this covers trouble that never dropped the
     // connection (an 'error' on a live socket, a failed script), where no 'ready' follows.
     clearTimeout(this.#retry);
@@ -370,7 +370,7 @@ export class RedisGenerationStore implements GenerationStore {
     for (const listener of this.#listeners) listener(state);
   }
 
-  #settle(): void {
+  #finishOpening(): void {
     this.#settleOpen?.();
     this.#settleOpen = undefined;
   }

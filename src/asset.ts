@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { isStylesheet } from './css.js';
+import { isStylesheet } from './css-references.js';
 import { createDigest, digestBytes } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { GenerationCache, type GenerationClock } from './generation.js';

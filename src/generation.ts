@@ -72,8 +72,9 @@ export class MemoryGenerationStore implements GenerationStore {
 export class GenerationClock {
   #generation: number;
   #bypass = false;
-  // Caches dropped whole when the generation moves or bypassing starts.
+  // Caches dropped whole when the generation moves or bypassing starts; and every cache bound here.
   readonly #dropped = new Set<{ clear(): void }>();
+  readonly #all = new Set<{ clear(): void }>();
 
   constructor(generation: number) {
     this.#generation = generation;
@@ -103,9 +104,19 @@ export class GenerationClock {
     if (bypass) for (const cache of this.#dropped) cache.clear();
   }
 
-  /** @internal registers a cache dropped whole on every move. */
-  track(cache: { clear(): void }): void {
-    this.#dropped.add(cache);
+  /**
+   * Empties every cache bound to this clock, of every generation: for when values cached under the
+   * current generation can no longer be trusted without the generation moving (a shared store back in
+   * touch after missing changes). No cache can be forgotten here, since each one registers itself.
+   */
+  forgetAll(): void {
+    for (const cache of this.#all) cache.clear();
+  }
+
+  /** @internal registers a cache; `dropOnMove`: dropped whole on every move and when bypassing starts. */
+  track(cache: { clear(): void }, dropOnMove: boolean): void {
+    this.#all.add(cache);
+    if (dropOnMove) this.#dropped.add(cache);
   }
 }
 
@@ -155,7 +166,6 @@ export class GenerationCache<K extends string, V extends {}> {
     if (options.onMove === 'drop') {
       this.#map = new Map();
       this.#lru = undefined;
-      clock.track(this);
     } else {
       this.#lru = options.maxSize === undefined
         ? new LRUCache({ max: options.maxEntries })
@@ -165,6 +175,7 @@ export class GenerationCache<K extends string, V extends {}> {
           sizeCalculation: (value: V) => Math.max(1, options.sizeOf?.(value) ?? 1),
         });
     }
+    clock.track(this, options.onMove === 'drop');
   }
 
   /**

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { AssetStore, type StaticAsset } from './asset.js';
-import { StylesheetRewriter, isStylesheet } from './css.js';
-import { digestFile, loadDigester } from './digest.js';
+import { isStylesheet } from './css-references.js';
+import { StylesheetHasher } from './stylesheet.js';
+import { digestBytes, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
-import { firstCandidate, parseReference, resolveFile, type ParsedReference } from './resolve.js';
+import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
 import { readGitVersion } from './version.js';
@@ -66,6 +67,38 @@ export interface InvalidateOptions {
 // Set by a static block of StaticHasher, which alone can read its private fields.
 let readWatcher: (hasher: StaticHasher) => RootWatcher | undefined;
 let readClock: (hasher: StaticHasher) => GenerationClock;
+let runWalk: (hasher: StaticHasher, options: WalkOptions) => Promise<WalkResult>;
+
+/** Options of the one walk over the roots that warm() and the manifest build share. */
+interface WalkOptions {
+  /** Also compute each file's sha384 integrity, from the same read as its hash where it can. */
+  integrity: boolean;
+  /** Each file hashed: its reference, hash and (with `integrity`) integrity. */
+  onFile?: (reference: string, hash: string, integrity: string | undefined) => void;
+  /** A file left out because no reference can name it or it is not a regular file inside its root. */
+  onSkipped?: (file: string) => void;
+  /** After each listed file (hashed, shadowed by an earlier root or skipped), with the count done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Whether an ERR_STATIC_IO (a file that exists but cannot be read) stops the walk; warm() goes on. */
+  stopOnReadError: boolean;
+}
+
+interface WalkResult {
+  files: number;
+  generation: number;
+  /** Names no reference can express ('?', '#', '\\'), from the listing. */
+  unnameable: string[];
+}
+
+/**
+ * Hashes every file under the roots as warm() does, and reports each result: the manifest build is
+ * this walk plus a snapshot of what it hashed, so which files count, how symlinks are followed and
+ * which names are skipped are decided once, here and in src/walk.ts.
+ * @internal
+ */
+export function walkRoots(hasher: StaticHasher, options: WalkOptions): Promise<WalkResult> {
+  return runWalk(hasher, options);
+}
 
 /**
  * The generation clock a hasher's caches are bound to, for caches kept outside the core (the serving
@@ -114,7 +147,7 @@ export class StaticHasher {
   // Hashes by canonical path, orphaned when the generation moves.
   readonly #hashes: GenerationCache<string, string>;
   // Hashes .css files over their rewritten text (options.css); undefined when off.
-  readonly #stylesheets: StylesheetRewriter | undefined;
+  readonly #stylesheets: StylesheetHasher | undefined;
   // sha384 digests, keyed and orphaned like #hashes.
   readonly #integrities: GenerationCache<string, string>;
   readonly #manifest: LoadedManifest | undefined;
@@ -127,7 +160,7 @@ export class StaticHasher {
   #storeFresh: boolean;
   #watcherState: WatcherState = 'off';
   // A burst of file events is open: files may still be being written, so nothing is cached.
-  #settling = false;
+  #eventBurst = false;
   #hits = 0;
   #misses = 0;
   #watcher: RootWatcher | undefined;
@@ -138,6 +171,7 @@ export class StaticHasher {
   static {
     readWatcher = (hasher) => hasher.#watcher;
     readClock = (hasher) => hasher.#clock;
+    runWalk = (hasher, options) => hasher.#walk(options);
   }
 
   /**
@@ -155,7 +189,7 @@ export class StaticHasher {
     this.#currentUrls = this.#urls.view();
     this.#hashes = new GenerationCache(this.#clock, { maxEntries });
     this.#integrities = new GenerationCache(this.#clock, { maxEntries });
-    this.#stylesheets = options.css ? new StylesheetRewriter(this.options, this.#clock, (canonical, generation) => {
+    this.#stylesheets = options.css ? new StylesheetHasher(this.options, this.#clock, (canonical, generation) => {
       const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
       return hash === MISSING ? undefined : hash;
     }) : undefined;
@@ -165,7 +199,7 @@ export class StaticHasher {
       this.#watcherState = 'starting';
       this.#watcher = watchRoots(options.roots, options.watch, {
         onChange: (settling) => {
-          this.#settling = settling;
+          this.#eventBurst = settling;
           this.#updateBypass();
           this.#onGeneration(this.#store.bump());
         },
@@ -341,32 +375,83 @@ export class StaticHasher {
    * cannot be written as a reference (containing '?', '#', '\\') are skipped.
    */
   async warm(): Promise<WarmResult> {
+    const { files, generation } = await this.#walk({ integrity: false, stopOnReadError: false });
+    return { files, generation };
+  }
+
+  async #walk(options: WalkOptions): Promise<WalkResult> {
     const generation = this.#clock.generation;
     const { roots } = this.options;
+    const { integrity, onFile, onSkipped, onProgress, stopOnReadError } = options;
     let files = 0;
-    let visited = 0;
+    let done = 0;
     let previous: string | undefined;
     // The walk follows no symlinked directory (they could loop) and skips names no reference can
     // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
-    for (const entry of listReferences(roots).files) {
-      // Sorted by reference: a reference under several roots resolves to one file, hashed once.
-      if (entry.reference === previous) continue;
-      previous = entry.reference;
-      // A regular file reached through real directories, under the first root the resolver tries,
-      // already has its real path: the realpath call (a syscall per path component, most of warm()'s
-      // overhead over bare reading) is skipped for it.
-      const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
-      try {
-        // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
-        // use, so warming costs little more than reading the files.
-        if (this.#cachedHash(parseReference(entry.reference), entry.reference, generation, known) !== MISSING) files++;
-      } catch (error) {
-        if (!(error instanceof StaticHashError)) throw error;
+    const listed = listReferences(roots);
+    for (const entry of listed.files) {
+      // Sorted by reference: a reference under several roots resolves to one file (the first root's), hashed once.
+      if (entry.reference !== previous) {
+        previous = entry.reference;
+        // A regular file reached through real directories, under the first root the resolver tries,
+        // already has its real path: the realpath call (a syscall per path component, most of warm()'s
+        // overhead over bare reading) is skipped for it.
+        const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
+        try {
+          // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
+          const parsed = parseReference(entry.reference);
+          // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
+          // use, so warming costs little more than reading the files.
+          const found = integrity ? this.#hashWithIntegrity(parsed, entry.reference, generation, known) : {
+            hash: this.#cachedHash(parsed, entry.reference, generation, known), integrity: undefined,
+          };
+          if (found.hash !== MISSING) {
+            files++;
+            onFile?.(entry.reference, found.hash, found.integrity);
+          }
+        } catch (error) {
+          if (!(error instanceof StaticHashError)) throw error;
+          if (error.code === 'ERR_STATIC_UNSAFE_PATH' || error.code === 'ERR_STATIC_NOT_A_FILE' || error.code === 'ERR_STATIC_INVALID_REFERENCE') {
+            // No template can reference it either: left out, and said so.
+            onSkipped?.(entry.file);
+          } else if (stopOnReadError) {
+            throw error;
+          }
+        }
       }
-      // Let other work run now and then while warming a large tree.
-      if (++visited % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      onProgress?.(++done, listed.files.length);
+      // Let other work (signals, progress output) run now and then while walking a large tree.
+      if (done % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    return { files, generation };
+    return { files, generation, unnameable: listed.skipped };
+  }
+
+  /**
+   * The hash and integrity of a file, cached like #cachedHash and integrity(). A regular file whose
+   * real path the walk knows is read once for both digests (the same bytes and xxHash64 as the
+   * streamed digest); stylesheets and anything else go through the usual lookups.
+   */
+  #hashWithIntegrity(parsed: ParsedReference, reference: string, generation: number, knownFile: string | undefined): { hash: string; integrity: string | undefined } {
+    const cachedHash = this.#hashes.get(parsed.path, generation);
+    const cachedIntegrity = this.#integrities.get(parsed.path, generation);
+    if (knownFile !== undefined && cachedHash === undefined && this.options.version === undefined && this.#manifest === undefined
+      && !(this.#stylesheets !== undefined && isStylesheet(parsed.path))) {
+      this.#misses++;
+      const bytes = readRegularFile(knownFile, reference);
+      const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
+      const integrity = bytes === undefined ? MISSING : `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+      this.#hashes.set(parsed.path, hash, generation);
+      this.#integrities.set(parsed.path, integrity, generation);
+      return { hash, integrity: integrity === MISSING ? undefined : integrity };
+    }
+    const hash = cachedHash ?? this.#cachedHash(parsed, reference, generation, knownFile);
+    if (hash === MISSING) return { hash, integrity: undefined };
+    let integrity = cachedIntegrity;
+    if (integrity === undefined) {
+      integrity = this.#computeIntegrity(parsed, reference);
+      this.#integrities.set(parsed.path, integrity, generation);
+    }
+    return { hash, integrity: integrity === MISSING ? undefined : integrity };
   }
 
   /** Counters and state, for health checks and tests. */
@@ -389,7 +474,7 @@ export class StaticHasher {
     if (this.#watcher) {
       // From here on the hasher caches as one without a watcher: until invalidate().
       this.#watcherState = 'closed';
-      this.#settling = false;
+      this.#eventBurst = false;
       this.#updateBypass();
       await this.#watcher.close();
     }
@@ -490,7 +575,7 @@ export class StaticHasher {
   #onMissing(parsed: ParsedReference, reference: string, generation: number): void {
     const { onMissing, roots, logger } = this.options;
     if (onMissing === 'ignore') return;
-    const file = firstCandidate(parsed.path, roots);
+    const file = lookedForPath(parsed.path, roots);
     // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
     const manifest = this.#manifest !== undefined && this.options.manifest?.fallback !== 'live' ? this.#manifest.file : undefined;
     const where = manifest === undefined ? `looked for ${file}` : `not in the manifest ${manifest}`;
@@ -512,12 +597,10 @@ export class StaticHasher {
   }
 
   #onStoreState(state: GenerationState): void {
-    // Back in touch under the same generation: hashes cached before the store lost touch may predate
-    // edits made meanwhile (which lookups have been showing, hashed afresh); never go back to them.
-    if (state.fresh && !this.#storeFresh) {
-      this.#hashes.clear();
-      this.#stylesheets?.clear();
-    }
+    // Back in touch under the same generation: whatever was cached before the store lost touch (hashes,
+    // integrity values, stylesheets) may predate edits made meanwhile (which lookups have been showing,
+    // computed afresh); never go back to any of it.
+    if (state.fresh && !this.#storeFresh) this.#clock.forgetAll();
     this.#storeFresh = state.fresh;
     this.#updateBypass();
     this.#onGeneration(state.generation);
@@ -536,7 +619,7 @@ export class StaticHasher {
     // Until the watcher's first scan is done, a file may change before it is watched; during a burst
     // of events, files may still be being written: in both cases cache nothing, so no lookup made
     // after a change was observed can return a hash read before it.
-    this.#clock.setBypass(this.#nocache || !this.#storeFresh || this.#settling
+    this.#clock.setBypass(this.#nocache || !this.#storeFresh || this.#eventBurst
       || this.#watcherState === 'degraded' || this.#watcherState === 'starting');
   }
 }

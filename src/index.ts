@@ -26,6 +26,6 @@ export type { BuildManifestOptions, BuildManifestResult } from './manifest-build
 export { listReferences } from './walk.js';
 export type { ListedFile } from './walk.js';
 export { parseReference } from './resolve.js';
-export { rewriteStylesheet, scanStylesheet, resolveCssReference } from './css.js';
-export type { CssReference, CssTarget, RewriteStylesheetOptions } from './css.js';
+export { rewriteStylesheet, scanStylesheet, resolveCssReference } from './css-references.js';
+export type { CssReference, CssTarget, RewriteStylesheetOptions } from './css-references.js';
 export type { ParsedReference } from './resolve.js';

@@ -12,7 +12,7 @@ export { clockOf } from './hasher.js';
 export { describeValue, invalidOption } from './errors.js';
 export { rejectUnknownKeys } from './options.js';
 export { baseUrlPath } from './url.js';
-export { isStylesheet } from './css.js';
+export { isStylesheet } from './css-references.js';
 
 /**
  * Whether `value` is a hasher from `createStaticHasher()`. Besides `instanceof`, an object with the

@@ -1,13 +1,7 @@
-import { createHash } from 'node:crypto';
-import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
-import { isStylesheet } from './css.js';
-import { createStaticHasher } from './hasher.js';
+import { createStaticHasher, walkRoots } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
-import type { NormalizedRoot, StaticHasherOptions } from './options.js';
-import { readRegularFile } from './read-file.js';
-import { parseReference } from './resolve.js';
-import { listReferences, resolvesToListedFile } from './walk.js';
+import type { StaticHasherOptions } from './options.js';
 
 /** Options of {@link buildManifest}: the hasher's options (those of the hasher that will load the manifest), plus these. */
 export interface BuildManifestOptions extends Omit<StaticHasherOptions, 'manifest' | 'version' | 'watch' | 'onMissing'> {
@@ -56,61 +50,24 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
   // Missing files are expected here (a file removed while walking): they are left out, silently.
   const hasher = await createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' });
   try {
-    const { roots, hashLength } = hasher.options;
     const manifestOptions = manifestOptionsOf(hasher.options);
-    const listed = listReferences(roots);
-    const skipped = listed.skipped;
     // No prototype: a file named "__proto__" or "constructor" is a key like any other.
     const files: Record<string, string> = Object.create(null);
     const integrities: Record<string, string> = Object.create(null);
-    let done = 0;
-    for (const entry of listed.files) {
-      const { reference } = entry;
-      if (Object.hasOwn(files, reference)) {
-        // Shadowed by a file of the same reference under an earlier root: already hashed from there.
-        onProgress?.(++done, listed.files.length);
-        continue;
-      }
-      let hash: string | undefined;
-      let sri: string | undefined;
-      try {
-        parseReference(reference); // a name the resolver refuses throws here, before any read
-        // Stylesheets go through the hasher, whose hash may cover rewritten text (css option).
-        const direct = resolvesToListedFile(entry, roots) && !(manifestOptions.css && isStylesheet(reference));
-        if (direct && integrity) {
-          // The walk already knows the real path: one read gives both digests, no realpath per
-          // file. Same bytes and same xxHash64 as the hasher's streamed digest.
-          const bytes = readRegularFile(entry.file, reference);
-          if (bytes !== undefined) {
-            hash = digestBytes(bytes).slice(0, hashLength);
-            sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
-          }
-        } else if (direct) {
-          hash = digestFile(entry.file, reference)?.slice(0, hashLength);
-        } else {
-          hash = hasher.hash(reference);
-          if (hash !== undefined && integrity) sri = hasher.integrity(reference);
-        }
-      } catch (error) {
-        if (error instanceof StaticHashError && (error.code === 'ERR_STATIC_UNSAFE_PATH' || error.code === 'ERR_STATIC_NOT_A_FILE')) {
-          // A name the resolver refuses (a '..'-like segment, a colon in the first one) cannot be
-          // referenced by a template either: leave it out, as warm() does, and say so.
-          skipped.push(entry.file);
-        } else if (error instanceof StaticHashError) {
-          throw error;
-        } else if ((error as NodeJS.ErrnoException).code !== 'ENOENT') { // ENOENT: removed while building
-          throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${entry.file}: ${(error as Error).message}`, { file: entry.file, cause: error });
-        }
-      }
-      if (hash !== undefined) {
+    const refused: string[] = [];
+    // The manifest is warm() plus a snapshot of what it hashed: the same files, symlinks and skipped
+    // names as a live hasher, decided in one place.
+    const walked = await walkRoots(hasher, {
+      integrity,
+      stopOnReadError: true,
+      onFile: (reference, hash, sri) => {
         files[reference] = hash;
         if (sri !== undefined) integrities[reference] = sri;
-      }
-      done++;
-      onProgress?.(done, listed.files.length);
-      // Let signals and progress output through now and then on a large tree.
-      if (done % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
+      },
+      onSkipped: (file) => refused.push(file),
+      onProgress,
+    });
+    const skipped = [...walked.unnameable, ...refused];
     const manifest: StaticManifest = {
       format: MANIFEST_FORMAT,
       generator: 'static-hash',
@@ -118,7 +75,7 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       files,
       ...(integrity ? { integrity: integrities } : {}),
     };
-    return { manifest, files: Object.keys(files).length, skipped };
+    return { manifest, files: walked.files, skipped };
   } finally {
     await hasher.close();
   }

@@ -55,14 +55,6 @@ export interface LoadedManifest {
 const OPTION_KEYS = ['hashLength', 'baseUrl', 'urlStyle', 'param', 'css'] as const;
 const INTEGRITY = /^sha384-[A-Za-z0-9+/]{64}$/;
 
-/**
- * The `css` option: stylesheet rewriting defaults to on. Read through a cast so this compiles
- * before and after the option exists in NormalizedOptions.
- */
-function cssOption(options: NormalizedOptions): boolean {
-  return (options as NormalizedOptions & { css?: boolean }).css ?? true;
-}
-
 /** The URL-shaping options of a hasher, as a manifest records them. */
 export function manifestOptionsOf(options: NormalizedOptions): ManifestOptions {
   return {
@@ -70,7 +62,7 @@ export function manifestOptionsOf(options: NormalizedOptions): ManifestOptions {
     baseUrl: options.baseUrl,
     urlStyle: options.urlStyle,
     param: options.param,
-    css: cssOption(options),
+    css: options.css,
   };
 }
 

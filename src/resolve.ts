@@ -146,7 +146,7 @@ export function resolveFile(canonical: string, roots: readonly NormalizedRoot[],
 }
 
 /** The path a missing reference was first looked for at, for messages. */
-export function firstCandidate(canonical: string, roots: readonly NormalizedRoot[]): string {
+export function lookedForPath(canonical: string, roots: readonly NormalizedRoot[]): string {
   const root = roots.find((entry) => rootClaims(entry, canonical)) ?? roots[roots.length - 1]!;
   return path.join(root.dir, canonical.slice(root.prefix.length));
 }

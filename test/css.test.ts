@@ -392,6 +392,19 @@ describe('rewriteStylesheet() and scanStylesheet()', () => {
     ]);
   });
 
+  it('consumes <!-- and --> as the CDO and CDC tokens they are, so a url() right after either is found', () => {
+    // Found by the differential test against @csstools/css-tokenizer: '<!--url(a.png)' was read as
+    // the ident '--url' and its function, hiding the url token a browser sees.
+    const found = scanStylesheet('<!--url(a.png)\n-->url(b.png) <!-- a{background:url("c.png")} -->');
+    expect(found.map(({ url, kind }) => [url, kind])).toEqual([['a.png', 'url'], ['b.png', 'url'], ['c.png', 'url']]);
+    expect(rewriteStylesheet('<!--url(a.png)', 'a.css', (target) => `/s/${target.path}`)).toBe('<!--url(/s/a.png)');
+  });
+
+  it('reads NUL as U+FFFD, as the spec\'s input preprocessing does: a name code point, never a bad url', () => {
+    // Also found by the differential test: '\0url(a.png)' is the function '\ufffdurl(' to a browser.
+    expect(scanStylesheet('\0url(a.png) b{c:url(a\0b.png)}').map(({ url, kind }) => [url, kind])).toEqual([['a\ufffdb.png', 'url']]);
+  });
+
   it('rejects a non-string with StaticHashError', () => {
     expect(() => scanStylesheet(42 as unknown as string)).toThrow(StaticHashError);
     expect(() => rewriteStylesheet('', 'a.css', 'nope' as never)).toThrow(StaticHashError);

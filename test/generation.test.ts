@@ -141,6 +141,21 @@ describe('a shared GenerationStore', () => {
     expect(hasher.url('app.js')).toBe(second);
   });
 
+  it('back in touch, no cache keeps a value from before the outage: integrity() and stylesheets too, not only hashes', async () => {
+    const store = new SharedStore();
+    fixture.write('site.css', 'a { background: url(app.js) }');
+    hasher = await createStaticHasher({ root: fixture.dir, generation: store });
+    const before = { integrity: hasher.integrity('app.js'), sheet: hasher.hash('site.css') };
+    store.disconnect();
+    fixture.write('app.js', 'changed while out of touch');
+    const during = { integrity: hasher.integrity('app.js'), sheet: hasher.hash('site.css') };
+    expect(during.integrity).not.toBe(before.integrity);
+    expect(during.sheet).not.toBe(before.sheet);
+    store.reconnect();
+    expect(hasher.integrity('app.js')).toBe(during.integrity);
+    expect(hasher.hash('site.css')).toBe(during.sheet);
+  });
+
   it('close() unsubscribes and closes the store once, however often it is called', async () => {
     const store = new SharedStore();
     hasher = await createStaticHasher({ root: fixture.dir, generation: store });
@@ -223,6 +238,21 @@ describe('GenerationCache (src/internal.ts)', () => {
     expect(orphaned.size).toBe(1);
     expect(orphaned.get('a', 0)).toBe('A0');
     expect(orphaned.get('a')).toBeUndefined();
+  });
+
+  it('forgetAll() empties every cache bound to the clock, whatever its kind, without moving the generation', () => {
+    const clock = new GenerationClock(7);
+    const caches = [
+      new GenerationCache<string, string>(clock, { onMove: 'drop', maxEntries: 10 }),
+      new GenerationCache<string, string>(clock, { maxEntries: 10 }),
+      new GenerationCache<string, Buffer>(clock, { maxEntries: 10, maxSize: 1000, sizeOf: (bytes) => bytes.length }),
+    ] as const;
+    caches[0].set('a', 'A', 7);
+    caches[1].set('a', 'A', 7);
+    caches[2].set('a', Buffer.from('A'), 7);
+    clock.forgetAll();
+    expect(caches.map((cache) => cache.size)).toEqual([0, 0, 0]);
+    expect(clock.generation).toBe(7);
   });
 
   it('bounds a sized cache by the total size of its values', () => {

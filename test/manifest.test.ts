@@ -91,6 +91,29 @@ describe('buildManifest() and createStaticHasher({ manifest })', () => {
     expect(Object.hasOwn(JSON.parse(fs.readFileSync(out, 'utf8')).files, '__proto__')).toBe(true);
   });
 
+  it('is what warm() caches: the same files, each already cached by a warmed hasher, and the files warm() leaves out are the ones skipped', async () => {
+    const dir = tempDir();
+    const root = path.join(dir, 'public');
+    writeTree(root, { ...TREE, 'what?.js': 'unnameable', 'linked/target.txt': 'target' });
+    writeTree(dir, { 'outside.txt': 'outside the root' });
+    fs.symlinkSync(path.join(root, 'linked/target.txt'), path.join(root, 'inside-link.txt'));
+    fs.symlinkSync(path.join(dir, 'outside.txt'), path.join(root, 'outside-link.txt'));
+    const { manifest, files, skipped } = await buildManifest({ root, integrity: true });
+    const live = await hasherOf({ root });
+    const warmed = await live.warm();
+    expect(warmed.files).toBe(files);
+    const missesAfterWarm = live.stats().misses;
+    for (const [reference, hash] of Object.entries(manifest.files)) {
+      expect(live.hash(reference)).toBe(hash);
+      expect(live.integrity(reference)).toBe(manifest.integrity![reference]);
+    }
+    // Every hash came from what warm() cached: not one file was hashed again.
+    expect(live.stats().misses).toBe(missesAfterWarm);
+    expect(manifest.files['inside-link.txt']).toBe(live.hash('linked/target.txt'));
+    expect(skipped.map((file) => path.basename(file)).sort()).toEqual(['outside-link.txt', 'what?.js']);
+    expect(Object.keys(manifest.files).length + skipped.length).toBe(listReferences(live.options.roots).files.length + 1);
+  });
+
   it('records integrity values equal to the live hasher\'s integrity() for every file', async () => {
     const dir = tempDir();
     const root = path.join(dir, 'public');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeOptions, parseReference } from '../src/index';
-import { firstCandidate, resolveFile } from '../src/resolve';
+import { lookedForPath, resolveFile } from '../src/resolve';
 import { makeFixture, type Fixture } from './helpers/fixture';
 import { codeOf } from './helpers/errors';
 
@@ -112,13 +112,13 @@ describe('resolveFile()', () => {
   });
 });
 
-describe('firstCandidate()', () => {
+describe('lookedForPath()', () => {
   it('names where a missing reference was looked for first', () => {
     const fixture = makeFixture({ 'a/x': '', 'b/y': '' });
     try {
       const roots = normalizeOptions({ roots: [{ dir: fixture.path('a') }, { dir: fixture.path('b'), prefix: 'lib/' }] }).roots;
-      expect(firstCandidate('lib/z.js', roots)).toBe(path.join(fixture.path('b'), 'z.js'));
-      expect(firstCandidate('z.js', roots)).toBe(path.join(fixture.path('a'), 'z.js'));
+      expect(lookedForPath('lib/z.js', roots)).toBe(path.join(fixture.path('b'), 'z.js'));
+      expect(lookedForPath('z.js', roots)).toBe(path.join(fixture.path('a'), 'z.js'));
     } finally {
       fixture.cleanup();
     }
