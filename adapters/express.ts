@@ -1,7 +1,7 @@
 import type fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StaticHasher } from '../src/index.js';
-import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, createServeDecider, releaseBody } from './serve/decide.js';
+import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, createServeDecider, releaseBody, type ServeDecision } from './serve/decide.js';
 import { applyHead, removeHead, sendBody, writeHead } from './serve/node-response.js';
 import { checkHasher, normalizeServeOptions, type NormalizedServeOptions, type PrecompressedEncoding, type ServeOptions } from './serve/options.js';
 
@@ -73,7 +73,18 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
     const mount = (req as RoutedRequest).baseUrl;
     const url = originForm(req.url ?? '/');
     const target = typeof mount === 'string' && mount !== '' ? mount + url : url;
-    decide({ method: req.method, url: target, headers: req.headers }).then((decision) => {
+    let decision: ServeDecision | Promise<ServeDecision>;
+    try {
+      decision = decide({ method: req.method, url: target, headers: req.headers });
+    } catch (error) {
+      // A stat that failed other than "missing" (EACCES, EIO): a server fault, as from the promise.
+      next(error);
+      return;
+    }
+    if (decision instanceof Promise) decision.then(handle, next);
+    else handle(decision);
+
+    function handle(decision: ServeDecision): void {
       if (decision.action === 'next') {
         next();
         return;
@@ -96,6 +107,6 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
         }
       }
       sendBody(res, decision);
-    }, next);
+    }
   };
 }

@@ -242,6 +242,17 @@ export class AssetStore {
   }
 
   /**
+   * What is remembered for a reference, synchronously, without touching anything but one stat: the
+   * asset, `null` for a reference known to be missing, or undefined when only {@link get} can tell.
+   */
+  peek(reference: string): StaticAsset | null | undefined {
+    const entry = this.#entries.get(reference);
+    if (entry === MISSING) return null;
+    if (entry === undefined) return undefined;
+    return sameStat(fs.statSync(entry.asset.file, STAT), entry.stat) ? entry.asset : undefined;
+  }
+
+  /**
    * The asset for a reference, or undefined when no root has it. Remembered by the reference as
    * written (a request path), so a remembered one costs one Map.get and one stat, no parsing.
    * May throw StaticHashError (400 unsafe, 404 not a file, I/O).

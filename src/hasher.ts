@@ -67,6 +67,7 @@ export interface InvalidateOptions {
 // Set by a static block of StaticHasher, which alone can read its private fields.
 let readWatcher: (hasher: StaticHasher) => RootWatcher | undefined;
 let readClock: (hasher: StaticHasher) => GenerationClock;
+let readAssets: (hasher: StaticHasher) => AssetStore | undefined;
 let runWalk: (hasher: StaticHasher, options: WalkOptions) => Promise<WalkResult>;
 
 /** Options of the one walk over the roots that warm() and the manifest build share. */
@@ -107,6 +108,20 @@ export function walkRoots(hasher: StaticHasher, options: WalkOptions): Promise<W
  */
 export function clockOf(hasher: StaticHasher): GenerationClock {
   return readClock(hasher);
+}
+
+/**
+ * What {@link StaticHasher.asset} has remembered for a reference, synchronously: the asset (still
+ * the file on disk, one stat), `null` for a reference known to be missing, undefined when only
+ * `asset()` can tell. Lets a server answer a remembered file without a promise. For adapters,
+ * through src/internal.ts.
+ * @internal
+ */
+export function rememberedAsset(hasher: StaticHasher, reference: string): StaticAsset | null | undefined {
+  // A hasher of another copy of the package (ESM beside CommonJS) has other private fields: it
+  // answers through its own asset().
+  if (!(hasher instanceof StaticHasher)) return undefined;
+  return readAssets(hasher)?.peek(reference);
 }
 
 /**
@@ -171,6 +186,7 @@ export class StaticHasher {
   static {
     readWatcher = (hasher) => hasher.#watcher;
     readClock = (hasher) => hasher.#clock;
+    readAssets = (hasher) => hasher.#assets;
     runWalk = (hasher, options) => hasher.#walk(options);
   }
 

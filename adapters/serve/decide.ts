@@ -8,6 +8,7 @@ import fresh from 'fresh';
 import { contentType as lookupType } from 'mime-types';
 import parseRange from 'range-parser';
 import type { AssetRepresentation, OpenedFile, StaticAsset, StaticHasher } from '../../src/index.js';
+import { rememberedAsset } from '../../src/internal.js';
 import type { NormalizedServeOptions } from './options.js';
 import { chooseEncoding } from './negotiation.js';
 import { MALFORMED, decodeRequestPath, isHiddenPath, originForm, removeFilenameHash, removeFilenameVersion, versionInQuery } from './request-path.js';
@@ -111,7 +112,9 @@ function rangeStillFresh(headers: ServeRequest['headers'], etag: string, lastMod
  * is the version those very bytes carry, `no-cache` with validators otherwise; 304, 206, 412, 416,
  * HEAD, precompressed siblings; 400/403/404/405 for bad, hidden, missing and unsupported requests.
  */
-export function createServeDecider<Response>(hasher: StaticHasher, settings: NormalizedServeOptions<Response>): (request: ServeRequest) => Promise<ServeDecision> {
+export function createServeDecider<Response>(
+  hasher: StaticHasher, settings: NormalizedServeOptions<Response>,
+): (request: ServeRequest) => ServeDecision | Promise<ServeDecision> {
   const { basePath, staleVersion, fallthrough, dotfiles, encodings } = settings;
   const { hashLength, param } = hasher.options;
   const release = hasher.options.version;
@@ -167,6 +170,28 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     if (unhashed === undefined) return undefined;
     const original = await hasher.asset(unhashed.reference);
     return original === undefined ? undefined : { asset: original, version: unhashed.hash };
+  }
+
+  /**
+   * `find()` from what the core remembers, without a promise: Found, null when known to be missing,
+   * undefined when only the asynchronous lookup can tell.
+   */
+  function findRemembered(reference: string, query: string | undefined): Found | null | undefined {
+    const asset = rememberedAsset(hasher, reference);
+    if (asset === undefined) return undefined;
+    if (asset !== null) return { asset, version: query === undefined ? undefined : versionInQuery(query, param) };
+    const unhashed = removeFilenameHash(reference, hashLength) ?? (release === undefined ? undefined : removeFilenameVersion(reference, release));
+    if (unhashed === undefined) return null;
+    const original = rememberedAsset(hasher, unhashed.reference);
+    if (original === undefined) return undefined;
+    return original === null ? null : { asset: original, version: unhashed.hash };
+  }
+
+  /** The answer for a found asset; undefined when its file changed since it was remembered (look again). */
+  function respond(request: ServeRequest, found: Found): ServeDecision | undefined {
+    if (dotfiles !== 'allow' && isHiddenPath(found.asset.path)) return dotfiles === 'deny' ? statusPage(request.method, 403) : missing(request.method);
+    if (request.method !== 'GET' && request.method !== 'HEAD') return statusPage(request.method, 405, { Allow: 'GET, HEAD' });
+    return answer(request, found);
   }
 
   function answer(request: ServeRequest, found: Found): ServeDecision | undefined {
@@ -260,16 +285,7 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
     return { action: 'respond', status, headers: response, body: { opened, start, end }, hook };
   }
 
-  return async function decide(request: ServeRequest): Promise<ServeDecision> {
-    const target = originForm(request.url);
-    const queryAt = target.indexOf('?');
-    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
-    if (!rawPath.startsWith(basePath) || rawPath.length === basePath.length) return NEXT;
-    const reference = decodeRequestPath(rawPath.slice(basePath.length));
-    if (reference === MALFORMED) return statusPage(request.method, 400);
-    if (reference === undefined) return missing(request.method);
-    const query = queryAt === -1 ? undefined : target.slice(queryAt + 1);
-
+  async function lookUp(request: ServeRequest, reference: string, query: string | undefined): Promise<ServeDecision> {
     // Twice at most: a large file replaced between its lookup and its open is looked up again once;
     // if it is replaced again meanwhile, it is missing for this request rather than served unchecked.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -283,11 +299,29 @@ export function createServeDecider<Response>(hasher: StaticHasher, settings: Nor
         return { action: 'error', error };
       }
       if (found === undefined) return missing(request.method);
-      if (dotfiles !== 'allow' && isHiddenPath(found.asset.path)) return dotfiles === 'deny' ? statusPage(request.method, 403) : missing(request.method);
-      if (request.method !== 'GET' && request.method !== 'HEAD') return statusPage(request.method, 405, { Allow: 'GET, HEAD' });
-      const decision = answer(request, found);
+      const decision = respond(request, found);
       if (decision !== undefined) return decision;
     }
     return missing(request.method);
+  }
+
+  // Synchronous when the file is remembered (the common case: one stat, no promise); a promise
+  // when the core has to look, read or hash.
+  return function decide(request: ServeRequest): ServeDecision | Promise<ServeDecision> {
+    const target = originForm(request.url);
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    if (!rawPath.startsWith(basePath) || rawPath.length === basePath.length) return NEXT;
+    const reference = decodeRequestPath(rawPath.slice(basePath.length));
+    if (reference === MALFORMED) return statusPage(request.method, 400);
+    if (reference === undefined) return missing(request.method);
+    const query = queryAt === -1 ? undefined : target.slice(queryAt + 1);
+    const remembered = findRemembered(reference, query);
+    if (remembered === null) return missing(request.method);
+    if (remembered !== undefined) {
+      const decision = respond(request, remembered);
+      if (decision !== undefined) return decision;
+    }
+    return lookUp(request, reference, query);
   };
 }
