@@ -48,8 +48,8 @@ export function sendBody(res: ServerResponse, response: ServeResponse): void {
   streamFile(res, body);
 }
 
-// Read size for streamed files, as fs streams (and so send) use.
-const CHUNK_SIZE = 64 * 1024;
+// Read size for streamed files: four times an fs stream's (send's) 64 KiB, measured a little faster on MiB-sized files.
+const CHUNK_SIZE = 256 * 1024;
 
 /**
  * Streams `start`..`end` from the descriptor whose identity matched the hashed file. The last byte
