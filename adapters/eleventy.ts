@@ -1,4 +1,7 @@
-import { createStaticHasher, type StaticHasher, type StaticHasherOptions } from '../src/index.js';
+import path from 'node:path';
+import {
+  buildStatic, createStaticHasher, StaticHashError, type BuildCompression, type BuildStaticResult, type StaticHasher, type StaticHasherOptions,
+} from '../src/index.js';
 import { escapeHtml, invalidOption, withTemplatePosition } from '../src/internal.js';
 
 const SCOPE = 'static-hash/eleventy';
@@ -11,6 +14,28 @@ export interface EleventyConfigLike {
   addShortcode(name: string, callback: (...args: any[]) => unknown): void;
   addWatchTarget(target: string): void;
   on(event: string, listener: (...args: any[]) => unknown): void;
+  /** Eleventy 3 keeps `addPassthroughCopy()` mappings here (input path -> { outputPath }). */
+  passthroughCopies?: Record<string, { outputPath?: string | boolean } | undefined>;
+}
+
+/** What the plugin writes into Eleventy's output in `eleventy.after`: `buildStatic()` options. */
+export interface EleventyBuildOptions {
+  /**
+   * The directory to write into.
+   * @default '<Eleventy output><base URL path>', e.g. '_site/static' for baseUrl '/static/'
+   */
+  out?: string;
+  /**
+   * Precompressed siblings (`['br', 'gz']`), for servers that send them (nginx `gzip_static`, Caddy `precompressed`).
+   * @default false
+   */
+  compress?: readonly BuildCompression[] | false;
+  /** Where to write a manifest; none by default (the pages already carry the URLs). @default false */
+  manifest?: string | false;
+  /** As buildStatic(): earlier builds' files kept. @default 2 */
+  keep?: number;
+  /** As buildStatic(): files written this recently (ms) kept. @default 3_600_000 */
+  keepAge?: number;
 }
 
 /** Options of the Eleventy plugin: the hasher's options (but `watch`: Eleventy's watcher drives rebuilds), plus these. */
@@ -33,9 +58,19 @@ export interface StaticHashEleventyOptions extends Omit<StaticHasherOptions, 'wa
    * @default false
    */
   raw?: boolean;
+  /**
+   * Write the static files into Eleventy's output after each build, as `static-hash build` does:
+   * the exact bytes each URL names (stylesheets rewritten, hashed names with `urlStyle: 'filename'`),
+   * so the site serves what its URLs and integrity values name. `true` or an object of options;
+   * `false` to copy them yourself (then run `static-hash build`: a raw passthrough copy of a
+   * stylesheet does not match its URL). On by default when `baseUrl` is root-relative.
+   * @default true for a root-relative baseUrl ('/static/'), false for an absolute one (a CDN)
+   */
+  build?: boolean | EleventyBuildOptions;
 }
 
-const PLUGIN_KEYS = ['name', 'integrityName', 'raw'] as const;
+const PLUGIN_KEYS = ['name', 'integrityName', 'raw', 'build'] as const;
+const BUILD_KEYS = ['out', 'compress', 'manifest', 'keep', 'keepAge'];
 const SHORTCODE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** What the plugin works with once its options are checked. */
@@ -47,6 +82,8 @@ export interface NormalizedEleventyOptions {
   hasherOptions: StaticHasherOptions;
   /** Directories added as Eleventy watch targets, so editing a static file triggers a rebuild. */
   watchTargets: string[];
+  /** What to build into Eleventy's output in `eleventy.after`, or false. */
+  build: EleventyBuildOptions | false;
 }
 
 
@@ -59,7 +96,7 @@ export interface NormalizedEleventyOptions {
  */
 export function normalizeEleventyOptions(options: StaticHashEleventyOptions = {}): NormalizedEleventyOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) invalidOption(SCOPE, 'options', 'an object', options, 'options');
-  const { name = 'static', integrityName = 'static_integrity', raw = false, ...hasherOptions } = options;
+  const { name = 'static', integrityName = 'static_integrity', raw = false, build, ...hasherOptions } = options;
   if (typeof name !== 'string' || !SHORTCODE_NAME.test(name)) invalidOption(SCOPE, 'name', 'an identifier such as "static"', name);
   if (typeof integrityName !== 'string' || !SHORTCODE_NAME.test(integrityName) || integrityName === name) {
     invalidOption(SCOPE, 'integrityName', `an identifier other than "${name}", such as "static_integrity"`, integrityName);
@@ -71,7 +108,65 @@ export function normalizeEleventyOptions(options: StaticHashEleventyOptions = {}
   const dirs = Array.isArray(hasherOptions.roots)
     ? hasherOptions.roots.map((root) => root?.dir).filter((dir): dir is string => typeof dir === 'string')
     : [typeof hasherOptions.root === 'string' ? hasherOptions.root : 'public'];
-  return { name, integrityName, raw, hasherOptions, watchTargets: dirs };
+  const baseUrl = typeof hasherOptions.baseUrl === 'string' ? hasherOptions.baseUrl : '/static/';
+  const rootRelative = baseUrl.startsWith('/') && !baseUrl.startsWith('//');
+  let buildOptions: EleventyBuildOptions | false;
+  if (build === undefined) buildOptions = rootRelative ? {} : false;
+  else if (build === true || build === false) buildOptions = build ? {} : false;
+  else if (typeof build === 'object' && build !== null && !Array.isArray(build)) {
+    const unknown = Object.keys(build).find((key) => !BUILD_KEYS.includes(key));
+    if (unknown !== undefined) invalidOption(SCOPE, `build.${unknown}`, `one of ${BUILD_KEYS.join(', ')}`, unknown);
+    buildOptions = { ...build };
+  } else {
+    invalidOption(SCOPE, 'build', 'a boolean or an object { out, compress, manifest, keep, keepAge }', build);
+  }
+  if (buildOptions !== false && buildOptions.out === undefined && !rootRelative) {
+    invalidOption(SCOPE, 'build', `an object with "out": the base URL ${JSON.stringify(baseUrl)} is not a path of the site, so where its files go cannot be derived`, build);
+  }
+  return { name, integrityName, raw, hasherOptions, watchTargets: dirs, build: buildOptions };
+}
+
+/** Eleventy's `eleventy.after` argument, as far as the plugin reads it. */
+interface EleventyAfterArgument {
+  runMode?: string;
+  outputMode?: string;
+  directories?: { output?: string };
+  dir?: { output?: string };
+}
+
+/**
+ * Writes the static files into Eleventy's output (the `build` option; run in `eleventy.after`):
+ * buildStatic() over the hasher's roots, into `<output><base URL path>` unless `out` says otherwise.
+ * Reruns write only what changed. Exported for sites that drive Eleventy programmatically.
+ *
+ * @example
+ * await buildEleventyOutput(hasher, {}, '_site'); // writes _site/static/...
+ */
+export async function buildEleventyOutput(hasher: StaticHasher, build: EleventyBuildOptions, eleventyOutput: string): Promise<BuildStaticResult> {
+  const { roots, baseUrl, hashLength, urlStyle, param, css, cssIgnore, logger } = hasher.options;
+  const out = build.out ?? path.join(eleventyOutput, ...baseUrl.split('/').filter((segment) => segment !== ''));
+  return buildStatic({
+    roots: roots.map((root) => ({ dir: root.dir, prefix: root.prefix })),
+    baseUrl, hashLength, urlStyle, param, css, cssIgnore, logger,
+    out,
+    compress: build.compress ?? false,
+    manifest: build.manifest ?? false,
+    ...(build.keep === undefined ? {} : { keep: build.keep }),
+    ...(build.keepAge === undefined ? {} : { keepAge: build.keepAge }),
+  });
+}
+
+/** Throws when an `addPassthroughCopy()` also copies one of the roots: its raw stylesheets would not match their URLs. */
+function rejectPassthroughOfRoots(eleventyConfig: EleventyConfigLike, hasher: StaticHasher): void {
+  const copies = eleventyConfig.passthroughCopies ?? {};
+  for (const input of Object.keys(copies)) {
+    const copied = path.resolve(input.replace(/\/\*\*$/, ''));
+    const root = hasher.options.roots.find((candidate) => path.resolve(candidate.dir) === copied);
+    if (root === undefined) continue;
+    throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash/eleventy: addPassthroughCopy(${JSON.stringify(input)}) copies the static root ${root.dir} as it is, `
+      + 'but the plugin writes those files itself (the bytes their URLs name: rewritten stylesheets). Remove that passthrough copy, '
+      + 'or set the plugin option build: false and run "static-hash build".', { option: 'build', value: input });
+  }
 }
 
 interface HandlebarsOptionsLike {
@@ -95,7 +190,10 @@ type ShortcodeThis = { page?: { inputPath?: string } } | undefined;
  * `@11ty/eleventy-plugin-handlebars` registers as Handlebars helpers (add that plugin after this one:
  * it copies the shortcodes that exist when it runs). The hasher is created in `eleventy.before`
  * (async, once), the generation moves on every watch rebuild (`eleventy.beforeWatch`), and the roots
- * are added as watch targets so editing a static file rebuilds the pages that reference it.
+ * are added as watch targets so editing a static file rebuilds the pages that reference it. After
+ * each build (`eleventy.after`) the static files are written into Eleventy's output as the bytes
+ * their URLs name (the `build` option, see {@link buildEleventyOutput}); no passthrough copy of the
+ * roots is needed, and one is refused.
  *
  * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` for a bad plugin option; a bad hasher option
  *   fails the build in `eleventy.before`.
@@ -103,7 +201,7 @@ type ShortcodeThis = { page?: { inputPath?: string } } | undefined;
  * // eleventy.config.mjs
  * import staticHash from 'static-hash/eleventy';
  * export default function (eleventyConfig) {
- *   eleventyConfig.addPassthroughCopy({ public: 'static' });
+ *   // Writes public/ into _site/static/ (stylesheets rewritten) after each build.
  *   eleventyConfig.addPlugin(staticHash, { root: 'public', baseUrl: '/static/' });
  * }
  * // index.njk: <script src="{% static "js/app.js" %}" integrity="{% static_integrity "js/app.js" %}"></script>
@@ -144,13 +242,19 @@ export function staticHashPlugin(eleventyConfig: EleventyConfigLike, options: St
 
   eleventyConfig.on('eleventy.before', async () => {
     hasher ??= await createStaticHasher(normalized.hasherOptions);
+    if (normalized.build !== false) rejectPassthroughOfRoots(eleventyConfig, hasher);
   });
   // A watch rebuild follows a change to some file (a static file under a watched root, or a
   // template): a new generation makes every URL reflect the files as they are now.
   eleventyConfig.on('eleventy.beforeWatch', () => {
     hasher?.invalidate();
   });
-  eleventyConfig.on('eleventy.after', async ({ runMode }: { runMode?: string } = {}) => {
+  eleventyConfig.on('eleventy.after', async ({ runMode, outputMode, directories, dir }: EleventyAfterArgument = {}) => {
+    // Only a build that writes files (not --to=json) gets the static files beside its pages.
+    const output = directories?.output ?? dir?.output;
+    if (normalized.build !== false && hasher !== undefined && (outputMode === undefined || outputMode === 'fs') && output !== undefined) {
+      await buildEleventyOutput(hasher, normalized.build, output);
+    }
     // A one-off build is over: release what the hasher holds (a shared generation store's
     // connection). In watch and serve modes it lives on for the next rebuild.
     if (runMode === 'build' && hasher !== undefined) {

@@ -1,4 +1,4 @@
-import type fs from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StaticHasher } from '../src/index.js';
 import { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL, createServeDecider, releaseBody, type ServeDecision } from './serve/decide.js';
@@ -98,7 +98,7 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
       } else {
         applyHead(res, decision);
         try {
-          setHeaders(res, decision.hook.file, decision.hook.stat as fs.Stats);
+          setHeaders(res, decision.hook.file, decision.hook.stat as Stats);
         } catch (error) {
           releaseBody(decision);
           removeHead(res, decision);

@@ -17,7 +17,7 @@
  */
 import { StaticHashError, type StaticHasher } from '../src/index.js';
 import { checkHasher, describeValue, escapeHtml, invalidOption, rejectUnknownKeys, withTemplatePosition, formatTemplatePosition, handlebarsPosition } from '../src/internal.js';
-import { registerIntegrityHelper } from './integrity-helpers.js';
+import { createIntegrityHelper, registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
  * The part of a Handlebars instance this adapter uses. The global `Handlebars`, every
@@ -29,6 +29,27 @@ export interface HandlebarsInstance {
   compile?(input: any, options?: any): (context?: any, options?: any) => string;
   precompile?(input: any, options?: any): any;
   SafeString: new (text: string) => { toString(): string };
+}
+
+/**
+ * What {@link registerStatic} accepts: a Handlebars instance ({@link HandlebarsInstance}), or an
+ * object that holds one in its `handlebars` property: the `hbs` module (and `hbs.create()`), and an
+ * express-handlebars instance (`create()` / `new ExpressHandlebars()`). express-handlebars types its
+ * `handlebars` property loosely (`{ [key: string]: unknown; compile; precompile }`), so that shape is
+ * accepted too; what is really used (`registerHelper`, `SafeString`, and `compile`/`precompile` with
+ * `delimiters`) is checked when registering, with an error naming what is missing.
+ */
+export type HandlebarsTarget =
+  | HandlebarsInstance
+  | { readonly handlebars: HandlebarsInstance }
+  | LooseHandlebars
+  | { readonly handlebars: LooseHandlebars };
+
+/** express-handlebars' type of a Handlebars module (`HandlebarsImport`): its methods typed `unknown`. */
+export interface LooseHandlebars {
+  [key: string]: unknown;
+  compile: unknown;
+  precompile: unknown;
 }
 
 /** Options of {@link registerStatic} for Handlebars. Every option is optional. */
@@ -84,6 +105,19 @@ function isHandlebars(value: unknown): value is HandlebarsInstance {
   return typeof instance.registerHelper === 'function' && typeof instance.SafeString === 'function';
 }
 
+/**
+ * The Handlebars instance a target stands for: the one inside `hbs` or an express-handlebars
+ * instance (their `handlebars` property: that is the instance whose `compile` their views use, so
+ * `delimiters` must wrap it), else the target itself.
+ */
+function handlebarsOf(target: unknown): HandlebarsInstance | undefined {
+  if ((typeof target === 'object' || typeof target === 'function') && target !== null) {
+    const inner = (target as { handlebars?: unknown }).handlebars;
+    if (isHandlebars(inner)) return inner;
+  }
+  return isHandlebars(target) ? target : undefined;
+}
+
 
 function normalizeOrigin(value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -105,7 +139,7 @@ function normalizeOrigin(value: unknown): string | undefined {
 function normalizeDelimiters(value: unknown): readonly [string, string] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length !== 2 || value[0] !== '<<' || value[1] !== '>>') {
-    invalidOption(SCOPE, 'delimiters', `['<<', '>>'] (the one alternative form supported)`, value);
+    invalidOption(SCOPE, 'delimiters', `['<<', '>>'], the one alternative to Handlebars' own {{ }} (which need no option)`, value);
   }
   return ['<<', '>>'];
 }
@@ -319,37 +353,23 @@ function translateOnCompile(instance: HandlebarsInstance, method: 'compile' | 'p
 
 // ---------------------------------------------------------------------------------------------------
 
-/**
- * Registers the `static` helper on a Handlebars instance (and only there). The helper calls
- * `hasher.url()` at render time, so nothing is baked into compiled or precompiled templates: after
- * `hasher.invalidate()` the same compiled template prints the new URL.
- *
- * The helper returns a `SafeString` holding the URL escaped for HTML by the adapter itself: a URL
- * prints `?a=1&amp;v=…` (escaped once), never `?v&#x3D;…` as Handlebars' own escaping of `=` would.
- * `{{{static "x"}}}` prints the same. Usable as a subexpression (`{{#if (static "x")}}`,
- * `{{static (concat "img/" name)}}`); `absolute=true` puts `origin` in front of the URL.
- * Errors are `StaticHashError`s whose message ends with the position: `(home.hbs:3:12)` when the
- * template was compiled with Handlebars' `srcName` option, `(template line 3, column 12)` otherwise.
- *
- * @param handlebars - The global `Handlebars` or an instance from `Handlebars.create()`.
- * @param hasher - A hasher from `createStaticHasher()`.
- * @param options - Helper name, origin, delimiters.
- * @returns What was registered, with defaults filled in.
- * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` for something that is not a Handlebars
- *   instance, not a hasher, or a bad option.
- * @example
- * const handlebars = Handlebars.create();
- * registerStatic(handlebars, hasher, { origin: 'https://example.com' });
- * handlebars.compile('<img src="{{static "img/logo.png" absolute=true}}">')({});
- * //=> '<img src="https://example.com/static/img/logo.png?v=7e2242e8427d">'
- */
-export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHasher, options: HandlebarsStaticOptions = {}): HandlebarsStaticRegistration {
-  if (!isHandlebars(handlebars)) invalidOption(SCOPE, 'handlebars', 'the Handlebars module or an instance from Handlebars.create()', handlebars, 'registerStatic(handlebars, hasher): handlebars');
-  checkHasher(hasher, SCOPE, 'registerStatic(handlebars, hasher): hasher');
-  const registration = normalizeHandlebarsOptions(options);
-  const { helperName, origin } = registration;
-  const SafeString = handlebars.SafeString;
+/** HTML that Handlebars prints as it is: any copy of Handlebars prints an object's `toHTML()` unescaped, as it does its own SafeString. */
+class HtmlString {
+  readonly #html: string;
+  constructor(html: string) {
+    this.#html = html;
+  }
+  toHTML(): string {
+    return this.#html;
+  }
+  toString(): string {
+    return this.#html;
+  }
+}
 
+/** The `static` helper function, returning its escaped URL through `safe` (a SafeString of the instance, or an {@link HtmlString}). */
+function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStaticRegistration, safe: (html: string) => unknown) {
+  const { helperName, origin } = registration;
   function absolute(url: string, helperOptions: HelperOptions): string {
     if (url.startsWith('https://') || url.startsWith('http://')) return url;
     if (origin === undefined) {
@@ -362,7 +382,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
     return url.startsWith('//') ? `${origin.slice(0, origin.indexOf('//'))}${url}` : `${origin}${url}`;
   }
 
-  handlebars.registerHelper(helperName, function staticHelper(reference: unknown, helperOptions: HelperOptions) {
+  return function staticHelper(reference: unknown, helperOptions: HelperOptions) {
     if (arguments.length !== 2) {
       const last = arguments[arguments.length - 1] as HelperOptions;
       const given = arguments.length === 1 ? 'none' : `${arguments.length - 1}`;
@@ -395,12 +415,48 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
       throw positioned(error, helperOptions);
     }
     if (absoluteOption === true) url = absolute(url, helperOptions);
-    return new SafeString(escapeHtml(url));
-  });
+    return safe(escapeHtml(url));
+  };
+}
+
+/**
+ * Registers the `static` helper on a Handlebars instance (and only there). The helper calls
+ * `hasher.url()` at render time, so nothing is baked into compiled or precompiled templates: after
+ * `hasher.invalidate()` the same compiled template prints the new URL.
+ *
+ * The helper returns a `SafeString` holding the URL escaped for HTML by the adapter itself: a URL
+ * prints `?a=1&amp;v=…` (escaped once), never `?v&#x3D;…` as Handlebars' own escaping of `=` would.
+ * `{{{static "x"}}}` prints the same. Usable as a subexpression (`{{#if (static "x")}}`,
+ * `{{static (concat "img/" name)}}`); `absolute=true` puts `origin` in front of the URL.
+ * Errors are `StaticHashError`s whose message ends with the position: `(home.hbs:3:12)` when the
+ * template was compiled with Handlebars' `srcName` option, `(template line 3, column 12)` otherwise.
+ *
+ * @param handlebars - The global `Handlebars` or an instance from `Handlebars.create()`.
+ * @param hasher - A hasher from `createStaticHasher()`.
+ * @param options - Helper name, origin, delimiters.
+ * @returns What was registered, with defaults filled in.
+ * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` for something that is not a Handlebars
+ *   instance, not a hasher, or a bad option.
+ * @example
+ * const handlebars = Handlebars.create();
+ * registerStatic(handlebars, hasher, { origin: 'https://example.com' });
+ * handlebars.compile('<img src="{{static "img/logo.png" absolute=true}}">')({});
+ * //=> '<img src="https://example.com/static/img/logo.png?v=7e2242e8427d">'
+ */
+export function registerStatic(target: HandlebarsTarget, hasher: StaticHasher, options: HandlebarsStaticOptions = {}): HandlebarsStaticRegistration {
+  const handlebars = handlebarsOf(target);
+  if (handlebars === undefined) {
+    invalidOption(SCOPE, 'handlebars', 'the Handlebars module, an instance from Handlebars.create(), hbs, or an express-handlebars instance (an object with registerHelper() and SafeString, or one holding it as .handlebars)', target, 'registerStatic(handlebars, hasher): handlebars');
+  }
+  checkHasher(hasher, SCOPE, 'registerStatic(handlebars, hasher): hasher');
+  const registration = normalizeHandlebarsOptions(options);
+  const SafeString = handlebars.SafeString;
+  handlebars.registerHelper(registration.helperName, createStaticHelper(hasher, registration, (html) => new SafeString(html)));
 
   if (registration.delimiters !== undefined) {
     if (typeof handlebars.compile !== 'function' || typeof handlebars.precompile !== 'function') {
-      invalidOption(SCOPE, 'delimiters', 'used with an instance that compiles (not the handlebars/runtime build)', registration.delimiters);
+      const missing = ['compile', 'precompile'].filter((method) => typeof (handlebars as unknown as Record<string, unknown>)[method] !== 'function').join('() and ');
+      invalidOption(SCOPE, 'delimiters', `used with an instance that compiles templates, but this one has no ${missing}() (the handlebars/runtime build only runs precompiled templates; translate those with translateDelimiters() before precompiling)`, registration.delimiters);
     }
     translateOnCompile(handlebars, 'compile');
     translateOnCompile(handlebars, 'precompile');
@@ -408,4 +464,33 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
   // {{staticIntegrity "js/app.js"}} for integrity="…" attributes.
   registerIntegrityHelper(handlebars, hasher);
   return registration;
+}
+
+/** Options of {@link staticHelpers}: those of {@link registerStatic} that shape the helpers. */
+export type StaticHelpersOptions = Pick<HandlebarsStaticOptions, 'helperName' | 'origin'>;
+
+/**
+ * The helpers {@link registerStatic} registers, as a plain map for APIs that take one:
+ * express-handlebars' `helpers` option, an `hbs.registerHelper` loop, `Handlebars.compile(t)(data, { helpers })`.
+ * Keys are the helper names: `static` (or `helperName`) and `staticIntegrity`. They behave exactly
+ * as the registered ones (same escaping, `absolute=true`, errors with the template position) with
+ * any copy of Handlebars, since they return HTML through `toHTML()` rather than a SafeString class.
+ * The `<< >>` form needs an instance to translate templates: use {@link registerStatic} for it.
+ *
+ * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` for something that is not a hasher or a bad option.
+ * @example
+ * import { engine } from 'express-handlebars';
+ * app.engine('hbs', engine({ extname: '.hbs', helpers: { ...staticHelpers(hasher), other } }));
+ */
+export function staticHelpers(hasher: StaticHasher, options: StaticHelpersOptions = {}): Record<string, (...args: any[]) => unknown> {
+  checkHasher(hasher, SCOPE, 'staticHelpers(hasher): hasher');
+  if (typeof options === 'object' && options !== null && 'delimiters' in options) {
+    invalidOption(SCOPE, 'delimiters', 'given to registerStatic(instance, hasher, { delimiters }), which translates the instance\'s templates; staticHelpers() only makes helpers', (options as { delimiters: unknown }).delimiters);
+  }
+  const registration = normalizeHandlebarsOptions(options);
+  const safe = (html: string) => new HtmlString(html);
+  return {
+    [registration.helperName]: createStaticHelper(hasher, registration, safe),
+    staticIntegrity: createIntegrityHelper(hasher, safe),
+  };
 }

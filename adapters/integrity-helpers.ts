@@ -67,14 +67,19 @@ export function registerIntegrityGlobal(env: NunjucksEnvironmentLike, hasher: St
  */
 export function registerIntegrityHelper(handlebars: HandlebarsLike, hasher: StaticHasher, options: IntegrityHelperOptions = {}): void {
   const name = checkArguments(handlebars, 'registerHelper', hasher, options, 'staticIntegrity', 'registerIntegrityHelper()');
-  handlebars.registerHelper(name, (...args: unknown[]) => {
+  handlebars.registerHelper(name, createIntegrityHelper(hasher, (html) => new handlebars.SafeString(html)));
+}
+
+/** The integrity helper function, returning its value through `safe` (base64 is HTML-safe, but Handlebars would escape a `=` as `&#x3D;`). */
+export function createIntegrityHelper(hasher: StaticHasher, safe: (html: string) => unknown): (...args: unknown[]) => unknown {
+  return (...args: unknown[]) => {
     const helperOptions = args.pop() as { loc?: { source?: string; start?: { line?: number; column?: number } } } | undefined;
     const reference = args[0];
     try {
-      return new handlebars.SafeString(hasher.integrity(reference as string) ?? '');
+      return safe(hasher.integrity(reference as string) ?? '');
     } catch (error) {
       // The same position, written the same way, as the static helper's errors.
       throw withTemplatePosition(error, handlebarsPosition(helperOptions?.loc));
     }
-  });
+  };
 }

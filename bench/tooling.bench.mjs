@@ -1,6 +1,8 @@
 // Production tooling: building a manifest of a 2,000-file ~80 MiB tree against the read-only floor
-// (readFileSync + h64Raw of every file, the least any content hash must do), and url() served from a
-// manifest against url() served from the in-memory cache of a warmed live hasher.
+// (readFileSync + h64Raw of every file, the least any content hash must do), url() served from a
+// manifest against url() served from the in-memory cache of a warmed live hasher, and
+// `static-hash build` (buildStatic) against the copy floor (read, h64Raw and write every file once);
+// the compression of siblings is CPU work, reported apart on a tree of real text.
 //
 // Run: npm run bench tooling   (builds dist/ first)
 import { createHash } from 'node:crypto';
@@ -8,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import xxhash from 'xxhash-wasm';
-import { buildManifest, createStaticHasher, serializeManifest, writeManifest } from '../dist/esm/src/index.js';
+import { buildManifest, buildStatic, createStaticHasher, serializeManifest, writeManifest } from '../dist/esm/src/index.js';
 import { median, report } from './report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -170,6 +172,131 @@ try {
   });
   await live.close();
   await fromManifest.close();
+
+  // static-hash build: every file read, hashed and written once (temp + rename), into an empty
+  // directory, against the copy floor: readFileSync + h64Raw + writeFileSync of every file (with
+  // its directories created) from a known list, into an empty directory.
+  const floorOut = path.join(work, 'floor-out');
+  const buildOut = path.join(work, 'build-out');
+  const copyFloor = () => {
+    const made = new Set();
+    for (const name of files) {
+      const bytes = fs.readFileSync(path.join(root, name));
+      sink ^= h64Raw(bytes);
+      const target = path.join(floorOut, name);
+      const dir = path.dirname(target);
+      if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
+      fs.writeFileSync(target, bytes);
+    }
+  };
+  const fresh = (dir) => fs.rmSync(dir, { recursive: true, force: true });
+  const copyTimes = [];
+  const staticTimes = [];
+  const staticCssTimes = [];
+  const rerunTimes = [];
+  fresh(floorOut); copyFloor();
+  fresh(buildOut); await buildStatic({ root, out: buildOut, compress: false, css: false });
+  for (let round = 0; round < ROUNDS; round++) {
+    fresh(floorOut);
+    copyTimes.push(time(copyFloor));
+    fresh(buildOut);
+    staticTimes.push(await timeAsync(() => buildStatic({ root, out: buildOut, compress: false, css: false })));
+    rerunTimes.push(await timeAsync(async () => {
+      const result = await buildStatic({ root, out: buildOut, compress: false, css: false });
+      if (result.written.length !== 0) throw new Error('a rerun on the unchanged tree wrote files');
+    }));
+    if (round % 3 === 0) {
+      fresh(buildOut);
+      staticCssTimes.push(await timeAsync(() => buildStatic({ root, out: buildOut, compress: false })));
+    }
+  }
+  report({
+    name: `static-hash build --no-compress (2,000 files, css: false, into an empty directory, best of ${ROUNDS})`, value: best(staticTimes), unit: 'ms',
+    floor: best(copyTimes), floorName: 'readFileSync + h64Raw + writeFileSync per file', target: 1.5,
+  });
+  report({
+    name: `static-hash build --no-compress with the default css: true (random-byte .css files tokenized too, best of ${staticCssTimes.length})`,
+    value: best(staticCssTimes), unit: 'ms', floor: best(copyTimes), floorName: 'readFileSync + h64Raw + writeFileSync per file',
+  });
+  report({
+    name: `static-hash build rerun on the unchanged tree (writes nothing, best of ${ROUNDS})`, value: best(rerunTimes), unit: 'ms',
+    floor: best(copyTimes), floorName: 'readFileSync + h64Raw + writeFileSync per file',
+  });
+  console.log(`  medians: build ${median(staticTimes).toFixed(1)} ms / copy floor ${median(copyTimes).toFixed(1)} ms; rerun ${median(rerunTimes).toFixed(1)} ms`);
+
+  // The same with both outputs in memory (tmpfs), where there is one: the disk, which other
+  // processes share, out of the picture, leaving what the build itself adds.
+  if (fs.existsSync('/dev/shm')) {
+    const shm = fs.mkdtempSync('/dev/shm/static-hash-bench-');
+    try {
+      const shmFloorOut = path.join(shm, 'floor');
+      const shmBuildOut = path.join(shm, 'build');
+      const shmFloor = () => {
+        const made = new Set();
+        for (const name of files) {
+          const bytes = fs.readFileSync(path.join(root, name));
+          sink ^= h64Raw(bytes);
+          const target = path.join(shmFloorOut, name);
+          const dir = path.dirname(target);
+          if (!made.has(dir)) { fs.mkdirSync(dir, { recursive: true }); made.add(dir); }
+          fs.writeFileSync(target, bytes);
+        }
+      };
+      const shmFloorTimes = [];
+      const shmBuildTimes = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        fresh(shmFloorOut);
+        shmFloorTimes.push(time(shmFloor));
+        fresh(shmBuildOut);
+        shmBuildTimes.push(await timeAsync(() => buildStatic({ root, out: shmBuildOut, compress: false, css: false })));
+      }
+      report({
+        name: `static-hash build --no-compress, output on tmpfs (best of ${ROUNDS})`, value: best(shmBuildTimes), unit: 'ms',
+        floor: best(shmFloorTimes), floorName: 'the copy floor, output on tmpfs', target: 1.5,
+      });
+      console.log(`  medians: build ${median(shmBuildTimes).toFixed(1)} ms / copy floor ${median(shmFloorTimes).toFixed(1)} ms`);
+    } finally {
+      fs.rmSync(shm, { recursive: true, force: true });
+    }
+  }
+
+  // Compression of siblings, apart: CPU work, not overhead. On real text (this repository's
+  // sources, cut into 400 files of 2 to 64 KiB), where siblings pay; the random bytes above never would.
+  const textRoot = path.join(work, 'text');
+  const corpus = Buffer.from(['src', 'adapters', 'bin'].flatMap((dir) => fs.readdirSync(path.join(here, '..', dir))
+    .filter((name) => name.endsWith('.ts')).map((name) => fs.readFileSync(path.join(here, '..', dir, name), 'utf8'))).join('\n'));
+  let textBytes = 0;
+  for (let i = 0; i < 400; i++) {
+    const size = 2048 + ((i * 7919) % (62 * 1024));
+    const start = (i * 104_729) % Math.max(1, corpus.length - size);
+    const name = `t${i % 10}/file-${i}.${['js', 'css', 'svg', 'json'][i % 4]}`;
+    fs.mkdirSync(path.join(textRoot, path.dirname(name)), { recursive: true });
+    fs.writeFileSync(path.join(textRoot, name), corpus.subarray(start, start + size));
+    textBytes += Math.min(size, corpus.length);
+  }
+  const textOut = path.join(work, 'text-out');
+  const textMiB = textBytes / 1024 / 1024;
+  const buildText = async (compress) => {
+    fresh(textOut);
+    let siblings = 0;
+    const ms = await timeAsync(async () => {
+      siblings = (await buildStatic({ root: textRoot, out: textOut, css: false, compress })).written.length - 400;
+    });
+    return { ms, siblings };
+  };
+  const plainText = [];
+  const gzText = [];
+  for (let round = 0; round < 3; round++) {
+    plainText.push((await buildText(false)).ms);
+    gzText.push(await buildText(['gz']));
+  }
+  // Brotli at quality 11 is slow by design (about 1 MiB/s of text): one run.
+  const brText = await buildText(['br']);
+  const plainBest = best(plainText);
+  const gzBest = gzText.reduce((a, b) => (a.ms <= b.ms ? a : b));
+  console.log(`- compression cost on 400 text files, ${textMiB.toFixed(1)} MiB (build without siblings: ${plainBest.toFixed(0)} ms, best of 3):`);
+  console.log(`    gzip level 9: +${(gzBest.ms - plainBest).toFixed(0)} ms (${((gzBest.ms - plainBest) / textMiB).toFixed(0)} ms per MiB), ${gzBest.siblings} .gz written (best of 3)`);
+  console.log(`    brotli quality 11: +${(brText.ms - plainBest).toFixed(0)} ms (${((brText.ms - plainBest) / textMiB).toFixed(0)} ms per MiB), ${brText.siblings} .br written (one run)`);
   if (sink === 1n) console.log('');
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `static-hash` command line: `static-hash manifest` writes a build-time manifest,
- * `static-hash url` prints the URL of references. Exit codes: 0 done, 1 failed (a file missing or
+ * `static-hash build` writes the exact bytes of every hash into a directory, `static-hash verify`
+ * checks such a directory, `static-hash url` prints the URL of references. Exit codes: 0 done, 1 failed (a file missing or
  * unreadable), 2 bad arguments.
  *
  * @example
@@ -10,7 +11,10 @@
  */
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { buildManifest, createStaticHasher, StaticHashError, writeManifest, type RootOption, type StaticHasherOptions } from '../src/index.js';
+import {
+  buildManifest, buildStatic, createStaticHasher, hasZstd, StaticHashError, verifyStatic, writeManifest, type BuildCompression, type RootOption,
+  type StaticHasherOptions,
+} from '../src/index.js';
 
 const MAIN_HELP = `Usage: static-hash <command> [options]
 
@@ -18,6 +22,8 @@ Cache-busting URLs for static files, computed from their contents.
 
 Commands:
   manifest   hash every file under the roots and write a manifest (JSON) atomically
+  build      write the bytes every hash covers (and hashed names, .br/.gz siblings, the manifest) to a directory
+  verify     check a built directory against its manifest; exit 1 listing every file that drifted
   url        print the URL of one or more references
 
 Run "static-hash <command> --help" for a command's options.
@@ -197,6 +203,135 @@ async function runUrl(args: string[], io: Output): Promise<number> {
   return 0;
 }
 
+const BUILD_HELP = `Usage: static-hash build [--root <dir>]... --out <dir> [options]
+
+Writes, for every file under the roots, the exact bytes its hash covers into the output directory:
+stylesheets with their url()/@import references rewritten, other files copied, under their plain
+names; with --url-style filename also under their hashed names (app.3f9a1c0b7d2e.js), the ones
+pages link to. Writes precompressed .br/.gz siblings of compressible files and the manifest.
+Each file is written to a temporary name and renamed into place; a file that already has the
+right bytes is left alone, so a rerun on an unchanged tree writes nothing.
+
+It replaces or removes only files it wrote itself (recorded in <out>/.static-hash-build.json).
+Files of earlier builds stay for rolling deploys: those of the previous --keep builds, and any
+written in the last --keep-age seconds; older ones it wrote are removed.
+
+Options:
+  --root <dir>            as for "static-hash manifest" (default "public")
+  --out <dir>             the output directory (required); must not overlap a root
+  --manifest <file>       where to write the manifest (default "<out>/static-manifest.json")
+  --integrity             also record sha384 subresource integrity values in the manifest
+${SHAPE_HELP}
+  --compress <list>       precompressed siblings: br, gz${hasZstd() ? ', zstd' : ' (zstd needs a Node whose zlib has it)'} (default "br,gz");
+                          each written only when at least 5% smaller than the file
+  --no-compress           write no compressed siblings
+  --keep <n>              keep the files of the previous n builds (default 2)
+  --keep-age <seconds>    keep any file written this recently (default 3600)
+  --quiet                 print nothing but errors (the progress bar shows only on a terminal)
+  -h, --help              show this help
+`;
+
+const VERIFY_HELP = `Usage: static-hash verify --manifest <file> --root <dir>
+
+Checks a built directory against its manifest: every file the manifest names must be there with
+the bytes its hash names (its hashed name too, with --url-style filename), and every .br/.gz/.zst
+sibling must decompress to its file. Lists each file that is missing or changed and exits 1 if any.
+
+Options:
+  --manifest <file>       the manifest (default "<root>/static-manifest.json")
+  --root <dir>            the built directory (required)
+  --quiet                 print only the problems
+  -h, --help              show this help
+`;
+
+function nonNegativeInteger(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} must be an integer of 0 or more; got "${text}"`);
+  return Number(text);
+}
+
+async function runBuild(args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...SHAPE_OPTIONS,
+    out: { type: 'string', short: 'o' },
+    manifest: { type: 'string' },
+    integrity: { type: 'boolean' },
+    compress: { type: 'string' },
+    'no-compress': { type: 'boolean' },
+    keep: { type: 'string' },
+    'keep-age': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  });
+  if (values.help) {
+    io.stdout.write(BUILD_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (roots are given with --root)`);
+  if (values.out === undefined || values.out === '') throw new UsageError('--out <dir> is required: where to write the built files');
+  if (values.manifest === '') throw new UsageError('--manifest needs a file name');
+  if (values.compress !== undefined && values['no-compress']) throw new UsageError('--compress and --no-compress contradict each other');
+  let compress: BuildCompression[] | false = ['br', 'gz'];
+  if (values['no-compress']) compress = false;
+  else if (values.compress !== undefined) {
+    const names = values.compress.split(',').map((name) => name.trim()).filter((name) => name !== '');
+    for (const name of names) {
+      if (name !== 'br' && name !== 'gz' && name !== 'zstd') throw new UsageError(`--compress takes a list of br, gz, zstd; got "${name}"`);
+      if (name === 'zstd' && !hasZstd()) throw new UsageError(`--compress zstd needs a Node whose zlib has zstd; this is ${process.version}`);
+    }
+    compress = names.length === 0 ? false : (names as BuildCompression[]);
+  }
+  const quiet = values.quiet === true;
+  const bar = !quiet && io.stderr.isTTY ? progressBar(io.stderr) : undefined;
+  const started = process.hrtime.bigint();
+  let result;
+  try {
+    result = await buildStatic({
+      ...(hasherOptions(values) as Omit<StaticHasherOptions, 'manifest' | 'version' | 'watch' | 'onMissing'>),
+      out: values.out,
+      ...(values.manifest !== undefined ? { manifest: values.manifest } : {}),
+      integrity: values.integrity === true,
+      compress,
+      ...(values.keep !== undefined ? { keep: nonNegativeInteger('--keep', values.keep) } : {}),
+      ...(values['keep-age'] !== undefined ? { keepAge: nonNegativeInteger('--keep-age', values['keep-age']) * 1000 } : {}),
+      ...(bar ? { onProgress: bar.update } : {}),
+    });
+  } finally {
+    bar?.end();
+  }
+  if (!quiet) {
+    for (const file of result.unnamed) io.stderr.write(`static-hash: skipped ${file}: no reference can name it\n`);
+    for (const file of result.conflicts) io.stderr.write(`static-hash: did not write ${file}: a source file has that name\n`);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const manifest = result.manifestFile === undefined ? '' : `; manifest ${result.manifestFile}${result.manifestWritten ? '' : ' (unchanged)'}`;
+    io.stdout.write(`static-hash: built ${result.files} files into ${path.resolve(values.out)}: ${result.written.length} written, `
+      + `${result.skipped.length} unchanged, ${result.removed.length} removed${manifest} in ${seconds.toFixed(2)} s\n`);
+  }
+  return 0;
+}
+
+async function runVerify(args: string[], io: Output): Promise<number> {
+  const { values, positionals } = parse(args, {
+    manifest: { type: 'string' },
+    root: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(VERIFY_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.root === undefined || values.root === '') throw new UsageError('--root <dir> is required: the built directory to check');
+  const manifest = values.manifest ?? path.join(values.root, 'static-manifest.json');
+  const result = await verifyStatic({ manifest, root: values.root });
+  for (const problem of result.problems) io.stdout.write(`${problem.problem}: ${problem.path}\n`);
+  if (result.problems.length > 0) {
+    io.stderr.write(`static-hash verify: ${result.problems.length} of ${result.checked} files do not match ${path.resolve(manifest)}\n`);
+    return 1;
+  }
+  if (values.quiet !== true) io.stdout.write(`static-hash verify: ${result.checked} files match ${path.resolve(manifest)}\n`);
+  return 0;
+}
+
 // Errors that come from what was typed: a bad option value, a reference that is not a safe path.
 const USAGE_CODES = new Set(['ERR_STATIC_INVALID_OPTION', 'ERR_STATIC_INVALID_REFERENCE', 'ERR_STATIC_UNSAFE_PATH']);
 
@@ -213,9 +348,11 @@ async function main(argv: string[], io: Output): Promise<number> {
     }
     if (command === 'manifest') return await runManifest(rest, io);
     if (command === 'url') return await runUrl(rest, io);
-    throw new UsageError(`unknown command "${command}" (expected "manifest" or "url")`);
+    if (command === 'build') return await runBuild(rest, io);
+    if (command === 'verify') return await runVerify(rest, io);
+    throw new UsageError(`unknown command "${command}" (expected "manifest", "build", "verify" or "url")`);
   } catch (error) {
-    const where = command === 'manifest' || command === 'url' ? `static-hash ${command}` : 'static-hash';
+    const where = command === 'manifest' || command === 'url' || command === 'build' || command === 'verify' ? `static-hash ${command}` : 'static-hash';
     // Library messages start with their own "static-hash: " or "static: ": say it once.
     const message = (error instanceof Error ? error.message : String(error)).replace(/^static(?:-hash)?: /, '');
     if (error instanceof UsageError || (error instanceof StaticHashError && USAGE_CODES.has(error.code))) {

@@ -20,12 +20,17 @@ export function ensureNodeModules() {
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: projectRoot, stdio: 'inherit' });
 }
 
-/** Installs chromium and redis-server with apt when missing, if this is a root shell on Debian. */
+// The nginx recipe test (test/recipes/nginx.test.ts) loads this module for brotli_static.
+const NGINX_BROTLI_MODULE = '/usr/lib/nginx/modules/ngx_http_brotli_static_module.so';
+
+/** Installs chromium, redis-server and nginx (with its brotli_static module) with apt when missing, if this is a root shell on Debian. */
 export function ensureSystemPackages() {
   const missing = [['chromium', 'chromium'], ['redis-server', 'redis-server']].filter(([command]) => !onPath(command)).map(([, pkg]) => pkg);
+  if (!onPath('nginx') && !fs.existsSync('/usr/sbin/nginx')) missing.push('nginx-light');
+  if (!fs.existsSync(NGINX_BROTLI_MODULE)) missing.push('libnginx-mod-http-brotli-static');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0 || !onPath('apt-get')) {
-    console.warn(`static-hash: ${missing.join(' and ')} not found; the browser and Redis tests need them (apt-get install ${missing.join(' ')})`);
+    console.warn(`static-hash: ${missing.join(', ')} not found; the browser, Redis and nginx tests need them (apt-get install ${missing.join(' ')})`);
     return;
   }
   console.log(`static-hash: installing ${missing.join(' ')} with apt-get ...`);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { isStylesheet } from './css-references.js';
@@ -81,7 +82,7 @@ export interface AssetRepresentation {
   /** Modification time of `file`. */
   readonly mtime: Date;
   /** `fs.Stats` of `file`, for hooks such as `setHeaders`. */
-  readonly stat: fs.Stats;
+  readonly stat: Stats;
   /** xxHash64 (16 hex characters) of these bytes as sent (compressed for an encoding): a validator. */
   readonly digest: string;
   /** The exact bytes, when held in memory; otherwise {@link AssetRepresentation.open} them. */

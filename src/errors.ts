@@ -42,8 +42,13 @@ export interface StaticHashErrorDetails {
   cause?: unknown;
 }
 
+// One brand for every copy of this module: an app that loads the CommonJS build (require) and the ESM
+// build (import) gets two StaticHashError classes, and `instanceof` must hold across them.
+const BRAND = Symbol.for('static-hash.StaticHashError');
+
 /**
- * The one error class of static-hash.
+ * The one error class of static-hash. `instanceof StaticHashError` holds for an error made by any
+ * loaded copy of the package (CommonJS and ESM builds alike), through a shared brand.
  *
  * @example
  * try { hasher.url('../etc/passwd'); }
@@ -60,8 +65,14 @@ export class StaticHashError extends Error {
   readonly option: string | undefined;
   readonly value: unknown;
 
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== StaticHashError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   constructor(code: StaticHashErrorCode, message: string, details: StaticHashErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    Object.defineProperty(this, BRAND, { value: true });
     this.code = code;
     this.status = STATUS_BY_CODE[code];
     this.reference = details.reference;

@@ -23,6 +23,8 @@ export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest
 export type { LoadedManifest, ManifestOptions, StaticManifest } from './manifest.js';
 export { buildManifest } from './manifest-build.js';
 export type { BuildManifestOptions, BuildManifestResult } from './manifest-build.js';
+export { BUILD_RECORD, COMPRESSION_MARGIN, buildStatic, hasZstd, verifyStatic } from './build.js';
+export type { BuildCompression, BuildStaticOptions, BuildStaticResult, VerifyProblem, VerifyStaticOptions, VerifyStaticResult } from './build.js';
 export { listReferences } from './walk.js';
 export type { ListedFile } from './walk.js';
 export { parseReference } from './resolve.js';

@@ -14,6 +14,7 @@ import { walkComponents } from './graph.js';
 import type { NormalizedOptions } from './options.js';
 import { withRegularFile } from './read-file.js';
 import { lookedForPath, parseReference, resolveFile } from './resolve.js';
+import { withoutOwnVersion } from './own-version.js';
 import { baseUrlPath, encodePath, formatUrl } from './url.js';
 
 /**
@@ -105,6 +106,14 @@ export class StylesheetHasher {
       maxEntries: options.maxEntries, maxSize: REWRITTEN_CACHE_BYTES, sizeOf: (bytes) => bytes.length,
     });
   }
+  readonly #exists = (canonical: string): boolean => {
+    try {
+      return resolveFile(canonical, this.#options.roots, canonical) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+
 
   /** The full hash (16 hex characters) of the stylesheet at `canonical`, whose real path is `file`; undefined if it vanished. */
   hash(canonical: string, file: string, generation: number): string | undefined {
@@ -202,6 +211,8 @@ export class StylesheetHasher {
       if (target === undefined) {
         directory ??= slash === -1 ? [] : canonical.slice(0, slash).split('/');
         target = resolveFrom(reference.url, directory, this.#basePath);
+        // A reference that already carries a version (a build output's stylesheet) gets the current one instead of a second.
+        if (target.kind === 'file') target = withoutOwnVersion(target, this.#options, this.#exists);
         resolutions.set(key, target);
       }
       // Ignore patterns may look at the stylesheet, and warnings are per stylesheet: both stay per reference.

@@ -1,7 +1,7 @@
 // The package as users get it: the BUILT output (dist/, which `npm test` builds first) loaded through
 // the package's `exports` with require and with import, and the `npm pack` tarball installed into a
 // scratch project next to nunjucks and handlebars with plain `npm install`.
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { execFile, execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +90,17 @@ describe('the built output', () => {
     }
   });
 
+  it('maps every subpath export in typesVersions, for "moduleResolution": "node"', () => {
+    const typesVersions = (packageJson as unknown as { typesVersions: Record<string, Record<string, string[]>> }).typesVersions['*']!;
+    const subpaths = Object.keys(packageJson.exports).filter((key) => key !== '.' && key !== './package.json').map((key) => key.slice(2));
+    expect(Object.keys(typesVersions).sort()).toEqual(subpaths.sort());
+    for (const subpath of subpaths) {
+      const branch = packageJson.exports[`./${subpath}`] as Record<string, Record<string, string>>;
+      expect(typesVersions[subpath]).toEqual([branch.require!.types]);
+      expect(fs.existsSync(path.join(repo, typesVersions[subpath]![0]!))).toBe(true);
+    }
+  });
+
   it('keeps src/internal.ts out of reach: no export names it, and the public API lost what moved there', () => {
     const script = `
 const staticHash = require('static-hash');
@@ -121,7 +132,9 @@ describe('npm pack, then npm install in a scratch project', () => {
     fs.mkdirSync(project);
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
     // Exactly what a user runs: no --force, no --legacy-peer-deps.
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', path.join(work, packed.filename), 'nunjucks@3.2.4', 'handlebars@4.7'], {
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', path.join(work, packed.filename), 'nunjucks@3.2.4', 'handlebars@4.7',
+      // The Handlebars view engines whose instances registerStatic() must accept without casts.
+      'hbs@4.3', '@types/hbs@4', 'express-handlebars@8'], {
       ...options, cwd: project,
     });
   }, 300_000);
@@ -177,4 +190,88 @@ createStaticHasher({ root: ${JSON.stringify(assets.dir)} }).then(async (hasher) 
     expect(result).toMatchObject({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH' });
     expect(result.resolved).toMatch(/node_modules\/static-hash\/dist\/esm\/src\/index\.js$/);
   });
+  it('keeps one StaticHashError identity across require() and import', () => {
+    const script = `
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const cjs = require('static-hash');
+const esm = await import('static-hash');
+const hasher = await esm.createStaticHasher({ root: ${JSON.stringify(assets.dir)} });
+let fromEsm;
+try { hasher.url('../x'); } catch (error) { fromEsm = error; }
+await hasher.close();
+const fromCjs = new cjs.StaticHashError('ERR_STATIC_IO', 'made by the CommonJS build');
+console.log(JSON.stringify({
+  twoClasses: cjs.StaticHashError !== esm.StaticHashError,
+  esmErrorIsCjs: fromEsm instanceof cjs.StaticHashError,
+  esmErrorIsEsm: fromEsm instanceof esm.StaticHashError,
+  cjsErrorIsEsm: fromCjs instanceof esm.StaticHashError,
+  plainErrorIsEither: new Error('x') instanceof esm.StaticHashError || new Error('x') instanceof cjs.StaticHashError,
+  isError: fromCjs instanceof Error,
+}));`;
+    expect(runNode(project, ['--input-type=module'], script)).toEqual({
+      twoClasses: true, esmErrorIsCjs: true, esmErrorIsEsm: true, cjsErrorIsEsm: true, plainErrorIsEither: false, isError: true,
+    });
+  });
+
+  // Every subpath, typed, as a user's TypeScript project sees the installed tarball.
+  const consumer = `
+import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from 'static-hash';
+import { registerStatic as registerNunjucks } from 'static-hash/nunjucks';
+import { registerStatic as registerHandlebars, staticHelpers, translateDelimiters } from 'static-hash/handlebars';
+import * as hbs from 'hbs';
+import { create as createExpressHandlebars } from 'express-handlebars';
+import { serveStatic, IMMUTABLE_CACHE_CONTROL } from 'static-hash/express';
+import { redisGenerationStore, type RedisGenerationStore } from 'static-hash/redis';
+import staticHashPlugin from 'static-hash/eleventy';
+const options: StaticHasherOptions = { root: 'public', hashLength: 8 };
+export async function main(): Promise<string> {
+  const hasher: StaticHasher = await createStaticHasher(options);
+  const middleware = serveStatic(hasher, {});
+  // The instances hbs and express-handlebars hand out, as their own types declare them: no casts.
+  registerHandlebars(hbs, hasher);
+  registerHandlebars(hbs.create(), hasher);
+  const expressHandlebars = createExpressHandlebars({ helpers: { ...staticHelpers(hasher) } });
+  registerHandlebars(expressHandlebars, hasher, { delimiters: ['<<', '>>'] });
+  registerHandlebars(expressHandlebars.handlebars, hasher);
+  const store: RedisGenerationStore | undefined = undefined as RedisGenerationStore | undefined;
+  const error: unknown = new StaticHashError('ERR_STATIC_IO', 'x');
+  const code: string = error instanceof StaticHashError ? error.code : '';
+  return [typeof registerNunjucks, typeof registerHandlebars, translateDelimiters('<<x>>'), typeof middleware,
+    IMMUTABLE_CACHE_CONTROL, typeof redisGenerationStore, typeof staticHashPlugin, String(store), code, hasher.url('js/app.js')].join();
+}
+`;
+  const settings: Array<{ name: string; file: string; compilerOptions: Record<string, unknown> }> = [
+    { name: 'node (node10)', file: 'consumer.ts', compilerOptions: { module: 'commonjs', moduleResolution: 'node' } },
+    { name: 'node16, CommonJS', file: 'consumer.cts', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
+    { name: 'node16, ESM', file: 'consumer.mts', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
+    { name: 'nodenext, CommonJS', file: 'consumer.cts', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } },
+    { name: 'nodenext, ESM', file: 'consumer.mts', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } },
+    { name: 'bundler', file: 'consumer.ts', compilerOptions: { module: 'esnext', moduleResolution: 'bundler' } },
+  ];
+  // The six compilations run at once (each is a separate tsc process), and each test reads its result.
+  let compiled: Promise<Map<string, string>> | undefined;
+  function compileAll(): Promise<Map<string, string>> {
+    compiled ??= Promise.all(settings.map(async ({ name, file, compilerOptions }) => {
+      const dir = path.join(project, `ts-${name.replace(/\W+/g, '-')}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, file), consumer);
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: {
+          ...compilerOptions, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false,
+          types: ['node'], typeRoots: [path.join(repo, 'node_modules/@types')],
+        },
+        files: [file],
+      }));
+      const output = await new Promise<string>((resolve) => {
+        execFile(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf8', env: cleanEnv() },
+          (error, stdout, stderr) => resolve(error ? `${stdout}${stderr}` || String(error) : ''));
+      });
+      return [name, output] as const;
+    })).then((results) => new Map(results));
+    return compiled;
+  }
+  it.each(settings)('compiles a TypeScript file using every subpath under moduleResolution $name', async ({ name }) => {
+    expect((await compileAll()).get(name)).toBe('');
+  }, 120_000);
 });

@@ -3,7 +3,7 @@
 // adapter translates the request in and the answer out (adapters/serve/node-response.ts for
 // node:http and Connect).
 import { STATUS_CODES } from 'node:http';
-import type fs from 'node:fs';
+import type { Stats } from 'node:fs';
 import fresh from 'fresh';
 import { contentType as lookupType } from 'mime-types';
 import parseRange from 'range-parser';
@@ -40,7 +40,7 @@ export interface ServeResponse {
   headers: Record<string, string>;
   body: Buffer | FileBody | undefined;
   /** For a file's answer: what a `setHeaders` hook is called with. */
-  hook: { file: string; stat: fs.Stats } | undefined;
+  hook: { file: string; stat: Stats } | undefined;
 }
 
 /** What the core decided: answer, pass on (`next()`), or fail with a server fault (`next(error)`). */

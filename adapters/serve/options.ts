@@ -1,5 +1,5 @@
 // The options every serving adapter takes, validated once with every default in one place.
-import type fs from 'node:fs';
+import type { Stats } from 'node:fs';
 import type { AssetEncoding, StaticHasher } from '../../src/index.js';
 import { checkHasher as checkStaticHasher, invalidOption, rejectUnknownKeys } from '../../src/internal.js';
 import { pathOfBaseUrl } from './request-path.js';
@@ -52,7 +52,7 @@ export interface ServeOptions<Response> {
    * that throws goes to `next(error)`.
    * @default undefined
    */
-  setHeaders?: (res: Response, file: string, stat: fs.Stats) => void;
+  setHeaders?: (res: Response, file: string, stat: Stats) => void;
 }
 
 /** {@link ServeOptions} with every default filled in. */
@@ -64,7 +64,7 @@ export interface NormalizedServeOptions<Response> {
   dotfiles: 'ignore' | 'deny' | 'allow';
   /** Distinct, in order of preference. */
   encodings: PrecompressedEncoding[];
-  setHeaders: ((res: Response, file: string, stat: fs.Stats) => void) | undefined;
+  setHeaders: ((res: Response, file: string, stat: Stats) => void) | undefined;
 }
 
 const OPTION_NAMES = ['basePath', 'staleVersion', 'fallthrough', 'dotfiles', 'encodings', 'setHeaders'] as const;

@@ -42,7 +42,7 @@ import staticHash from ${JSON.stringify(pathToFileURL(PLUGIN).href)};
 const handlebarsPlugin = createRequire(${JSON.stringify(path.join(PROJECT, 'package.json'))})('@11ty/eleventy-plugin-handlebars');
 
 export default function (eleventyConfig) {
-  eleventyConfig.addPassthroughCopy({ public: 'static' });
+  // No passthrough copy of public/: the plugin writes the static files into _site/static itself.
   eleventyConfig.addPlugin(staticHash, ${JSON.stringify({ root: 'public', ...pluginOptions })});
   eleventyConfig.addPlugin(handlebarsPlugin.default ?? handlebarsPlugin);
   return { dir: { input: 'src', output: '_site' } };
@@ -181,8 +181,12 @@ describe('static-hash/eleventy in an Eleventy 3 build', () => {
 describe('normalizeEleventyOptions()', () => {
   it('fills in the defaults and splits off the hasher options', () => {
     expect(normalizeEleventyOptions({ root: 'assets', baseUrl: '/a/' })).toEqual({
-      name: 'static', integrityName: 'static_integrity', raw: false, hasherOptions: { root: 'assets', baseUrl: '/a/' }, watchTargets: ['assets'],
+      name: 'static', integrityName: 'static_integrity', raw: false, hasherOptions: { root: 'assets', baseUrl: '/a/' }, watchTargets: ['assets'], build: {},
     });
+    // The build into Eleventy's output: on for a root-relative base URL, off for an absolute one (a CDN), unless given an out.
+    expect(normalizeEleventyOptions({ baseUrl: 'https://cdn.example.com/s/' }).build).toBe(false);
+    expect(normalizeEleventyOptions({ baseUrl: 'https://cdn.example.com/s/', build: { out: 'dist/s' } }).build).toEqual({ out: 'dist/s' });
+    expect(normalizeEleventyOptions({ build: { compress: ['br'] } }).build).toEqual({ compress: ['br'] });
     expect(normalizeEleventyOptions().watchTargets).toEqual(['public']);
     expect(normalizeEleventyOptions({ roots: [{ dir: 'a' }, { dir: 'b', prefix: 'b/' }] }).watchTargets).toEqual(['a', 'b']);
   });
@@ -192,6 +196,9 @@ describe('normalizeEleventyOptions()', () => {
     ['name', { name: 'static url' }],
     ['integrityName', { integrityName: 'static' }],
     ['raw', { raw: 'yes' }],
+    ['build', { build: 'yes' }],
+    ['build.output', { build: { output: '_site' } }],
+    ['build', { baseUrl: 'https://cdn.example.com/', build: true }],
     ['options', 'public'],
   ])('rejects a bad %s with ERR_STATIC_INVALID_OPTION', (option, options) => {
     expect(() => normalizeEleventyOptions(options as never)).toThrow(expect.objectContaining({ code: 'ERR_STATIC_INVALID_OPTION', option }));

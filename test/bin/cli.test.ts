@@ -274,7 +274,13 @@ describe('--help and bad arguments', () => {
 
   it.each([
     [[], 'Usage: static-hash <command>'],
-    [['build'], 'unknown command "build"'],
+    [['deploy'], 'unknown command "deploy" (expected "manifest", "build", "verify" or "url")'],
+    [['build'], '--out <dir> is required'],
+    [['build', '--out', 'dist', '--compress', 'lz4'], '--compress takes a list of br, gz, zstd; got "lz4"'],
+    [['build', '--out', 'dist', '--keep', '-1'], "Option '--keep' argument is ambiguous"],
+    [['build', '--out', 'dist', '--keep', 'two'], '--keep must be an integer of 0 or more; got "two"'],
+    [['build', '--out', 'dist', '--compress', 'br', '--no-compress'], '--compress and --no-compress contradict each other'],
+    [['verify'], '--root <dir> is required'],
     [['manifest', '--bogus'], "Unknown option '--bogus'"],
     [['manifest', '--out'], "Option '-o, --out <value>' argument missing"],
     [['manifest', 'public'], 'unexpected argument "public"'],
@@ -293,7 +299,7 @@ describe('--help and bad arguments', () => {
     const result = run(args, dir);
     expect(result.status).toBe(2);
     expect(result.stderr + result.stdout).toContain(message);
-    if (args.length > 0) expect(result.stderr).toMatch(/Run "static-hash( manifest| url)? --help" for usage\.\n$/);
+    if (args.length > 0) expect(result.stderr).toMatch(/Run "static-hash( manifest| url| build| verify)? --help" for usage\.\n$/);
     expect(fs.existsSync(path.join(dir, 'static-manifest.json'))).toBe(false);
   });
 });

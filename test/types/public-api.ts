@@ -2,6 +2,10 @@
 // `@ts-expect-error` line must fail to compile; if the types grow too loose, tsc reports the
 // directive as unused and the typecheck fails.
 import {
+  buildStatic,
+  verifyStatic,
+  type BuildStaticResult,
+  type VerifyStaticResult,
   createStaticHasher,
   MemoryGenerationStore,
   normalizeOptions,
@@ -116,4 +120,19 @@ export function errorsAndStores(error: unknown): void {
   // @ts-expect-error a store must be able to bump
   const incomplete: GenerationStore = { current: 0, fresh: true, subscribe: () => () => {} };
   void [query, custom, incomplete];
+}
+
+export async function buildApi(): Promise<void> {
+  const built: BuildStaticResult = await buildStatic({ root: 'public', out: 'dist/static', urlStyle: 'filename', compress: ['br', 'gz'], keep: 2 });
+  const written: string[] = built.written;
+  await buildStatic({ root: 'public', out: 'dist/static', compress: false, manifest: false });
+  // @ts-expect-error out is required
+  await buildStatic({ root: 'public' });
+  // @ts-expect-error compressions are 'br', 'gz' or 'zstd'
+  await buildStatic({ out: 'dist', compress: ['lz4'] });
+  // @ts-expect-error a build hashes files: no release version
+  await buildStatic({ out: 'dist', version: '1.0.0' });
+  const verified: VerifyStaticResult = await verifyStatic({ manifest: 'dist/static/static-manifest.json', root: 'dist/static' });
+  const problem: 'missing' | 'changed' | undefined = verified.problems[0]?.problem;
+  void [written, problem];
 }
