@@ -312,6 +312,13 @@ export class AssetStore {
       this.#remember(generation, reference, MISSING);
       return undefined;
     }
+    // A file the hasher does not serve (not in the manifest, without a live fallback) is missing
+    // here too, as in resolve(): a build output's hashed copies (app.H.js) are then found as the
+    // file they are a copy of, under that version.
+    if (this.#host.currentHash(canonical, reference, generation) === undefined) {
+      this.#remember(generation, reference, MISSING);
+      return undefined;
+    }
     const { file } = resolved;
     const rewritten = options.css && isStylesheet(canonical);
     let loaded = rewritten ? this.#loadStylesheet(canonical, file, reference, generation) : await this.#loadFile(file, reference);
