@@ -53,17 +53,20 @@ export function digestBytes(bytes: Uint8Array): string {
  * for anything but a regular file; returns undefined if the file vanished.
  */
 export function digestFile(file: string, reference: string): string | undefined {
-  return withRegularFile(file, reference, (fd) => {
-    chunk ??= allocateChunk();
-    let read = fs.readSync(fd, chunk, 0, CHUNK_SIZE, null);
-    if (read < CHUNK_SIZE) return hex(api!.h64Raw(chunk.subarray(0, read)));
-    const state = api!.create64();
-    while (read > 0) {
-      state.update(read === CHUNK_SIZE ? chunk : chunk.subarray(0, read));
-      read = fs.readSync(fd, chunk, 0, CHUNK_SIZE, null);
-    }
-    return hex(state.digest());
-  });
+  return withRegularFile(file, reference, digestDescriptor);
+}
+
+// Module-level rather than a closure per call: warm() digests thousands of files in a row.
+function digestDescriptor(fd: number): string {
+  chunk ??= allocateChunk();
+  let read = fs.readSync(fd, chunk, 0, CHUNK_SIZE, null);
+  if (read < CHUNK_SIZE) return hex(api!.h64Raw(chunk.subarray(0, read)));
+  const state = api!.create64();
+  while (read > 0) {
+    state.update(read === CHUNK_SIZE ? chunk : chunk.subarray(0, read));
+    read = fs.readSync(fd, chunk, 0, CHUNK_SIZE, null);
+  }
+  return hex(state.digest());
 }
 
 /** An incremental xxHash64, for bytes that arrive in pieces (a file read asynchronously). Requires {@link loadDigester} first. */

@@ -159,6 +159,10 @@ export class GenerationCache<K extends string, V extends {}> {
   // view() stays valid); 'orphan': undefined.
   readonly #map: Map<K, V> | undefined;
   readonly #lru: LRUCache<string, V> | undefined;
+  // The last "<generation>:<key>" built: a lookup's get() and set() name the same entry, built once.
+  #lastKey: K | undefined;
+  #lastGeneration = -1;
+  #lastEntry = '';
 
   constructor(clock: GenerationClock, options: GenerationCacheOptions<V>) {
     this.#clock = clock;
@@ -185,7 +189,16 @@ export class GenerationCache<K extends string, V extends {}> {
   get(key: K, generation?: number): V | undefined {
     if (this.#lru === undefined) return this.#map!.get(key);
     if (this.#clock.bypass) return undefined;
-    return this.#lru.get(`${generation ?? this.#clock.generation}:${key}`);
+    return this.#lru.get(this.#entryKey(key, generation ?? this.#clock.generation));
+  }
+
+  #entryKey(key: K, generation: number): string {
+    if (key !== this.#lastKey || generation !== this.#lastGeneration) {
+      this.#lastKey = key;
+      this.#lastGeneration = generation;
+      this.#lastEntry = `${generation}:${key}`;
+    }
+    return this.#lastEntry;
   }
 
   /**
@@ -207,7 +220,7 @@ export class GenerationCache<K extends string, V extends {}> {
       if (this.#map.size >= this.#maxEntries) this.#map.clear();
       this.#map.set(key, value);
     } else {
-      this.#lru!.set(`${generation}:${key}`, value);
+      this.#lru!.set(this.#entryKey(key, generation), value);
     }
     return true;
   }

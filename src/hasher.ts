@@ -418,12 +418,18 @@ export class StaticHasher {
           const parsed = parseReference(entry.reference);
           // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
           // use, so warming costs little more than reading the files.
-          const found = integrity ? this.#hashWithIntegrity(parsed, entry.reference, generation, known) : {
-            hash: this.#cachedHash(parsed, entry.reference, generation, known), integrity: undefined,
-          };
-          if (found.hash !== MISSING) {
-            files++;
-            onFile?.(entry.reference, found.hash, found.integrity);
+          if (integrity) {
+            const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
+            if (found.hash !== MISSING) {
+              files++;
+              onFile?.(entry.reference, found.hash, found.integrity);
+            }
+          } else {
+            const hash = this.#cachedHash(parsed, entry.reference, generation, known);
+            if (hash !== MISSING) {
+              files++;
+              onFile?.(entry.reference, hash, undefined);
+            }
           }
         } catch (error) {
           if (!(error instanceof StaticHashError)) throw error;

@@ -63,5 +63,9 @@ export function withRegularFile<T>(file: string, reference: string, use: (fd: nu
 
 /** The bytes of a regular file, or undefined if it vanished. Throws as {@link withRegularFile}. */
 export function readRegularFile(file: string, reference: string): Buffer | undefined {
-  return withRegularFile(file, reference, (fd) => fs.readFileSync(fd));
+  return withRegularFile(file, reference, readDescriptor);
+}
+
+function readDescriptor(fd: number): Buffer {
+  return fs.readFileSync(fd);
 }

@@ -152,8 +152,12 @@ describe('static-hash manifest', () => {
     const target = path.join(dir, 'static-manifest.json');
     expect(run(['manifest', '--integrity', '--quiet'], dir).status).toBe(0);
     const previous = fs.readFileSync(target, 'utf8');
-    // Change every file so a completed run would write a different manifest.
+    // Change every file so a completed run would write a different manifest: this one.
     generateTree(root, 1500, 8192, 77);
+    expect(run(['manifest', '--integrity', '--quiet'], dir).status).toBe(0);
+    const next = fs.readFileSync(target, 'utf8');
+    expect(next).not.toBe(previous);
+    fs.writeFileSync(target, previous);
 
     let killedBeforeRename = 0;
     let completed = 0;
@@ -174,9 +178,13 @@ describe('static-hash manifest', () => {
       const code = await exited;
       const text = fs.readFileSync(target, 'utf8');
       expect(() => JSON.parse(text)).not.toThrow();
-      if (text === previous) killedBeforeRename++;
-      else {
-        expect(code).toBe(0); // only a run that finished may have replaced it
+      if (text === previous) {
+        killedBeforeRename++;
+        expect(code).not.toBe(0); // a run that finished must have replaced it
+      } else {
+        // Replaced only by the whole new manifest: by a run that finished, or one killed after its
+        // rename (between the rename and the exit: still complete, which is what atomic means).
+        expect(text).toBe(next);
         completed++;
         fs.writeFileSync(target, previous);
       }
