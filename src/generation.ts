@@ -225,6 +225,12 @@ export class GenerationCache<K extends string, V extends {}> {
     return true;
   }
 
+  /** Forgets `key` under `generation` (default: the current one): what it was computed from changed. */
+  delete(key: K, generation?: number): void {
+    if (this.#map !== undefined) this.#map.delete(key);
+    else this.#lru!.delete(`${generation ?? this.#clock.generation}:${key}`);
+  }
+
   /** Entries held, current and (with 'orphan') orphaned. */
   get size(): number {
     return this.#map?.size ?? this.#lru!.size;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AssetStore, type StaticAsset } from './asset.js';
 import { isStylesheet } from './css-references.js';
 import { StylesheetHasher } from './stylesheet.js';
 import { digestBytes, digestFile, loadDigester } from './digest.js';
@@ -70,6 +71,7 @@ export interface InvalidateOptions {
 // Set by a static block of StaticHasher, which alone can read its private fields.
 let readWatcher: (hasher: StaticHasher) => RootWatcher | undefined;
 let readClock: (hasher: StaticHasher) => GenerationClock;
+let readAssets: (hasher: StaticHasher) => AssetStore | undefined;
 let runWalk: (hasher: StaticHasher, options: WalkOptions) => Promise<WalkResult>;
 
 /** Options of the one walk over the roots that warm() and the manifest build share. */
@@ -110,6 +112,20 @@ export function walkRoots(hasher: StaticHasher, options: WalkOptions): Promise<W
  */
 export function clockOf(hasher: StaticHasher): GenerationClock {
   return readClock(hasher);
+}
+
+/**
+ * What {@link StaticHasher.asset} has remembered for a reference, synchronously: the asset (still
+ * the file on disk, one stat), `null` for a reference known to be missing, undefined when only
+ * `asset()` can tell. Lets a server answer a remembered file without a promise. For adapters,
+ * through src/internal.ts.
+ * @internal
+ */
+export function rememberedAsset(hasher: StaticHasher, reference: string): StaticAsset | null | undefined {
+  // A hasher of another copy of the package (ESM beside CommonJS) has other private fields: it
+  // answers through its own asset().
+  if (!(hasher instanceof StaticHasher)) return undefined;
+  return readAssets(hasher)?.peek(reference);
 }
 
 /**
@@ -189,10 +205,13 @@ export class StaticHasher {
   // What each module imports, and walked graphs by entry: the current generation's, dropped whole when it moves.
   readonly #lexed: GenerationCache<string, LexedModule>;
   readonly #graphs: GenerationCache<string, ModuleGraph>;
+  // What servers answer with (exact bytes, or descriptors checked against what was hashed); made on first use.
+  #assets: AssetStore | undefined;
 
   static {
     readWatcher = (hasher) => hasher.#watcher;
     readClock = (hasher) => hasher.#clock;
+    readAssets = (hasher) => hasher.#assets;
     runWalk = (hasher, options) => hasher.#walk(options);
   }
 
@@ -305,6 +324,39 @@ export class StaticHasher {
     const hash = this.#cachedHash(parsed, reference, this.#clock.generation);
     if (hash === MISSING) return undefined;
     return { path: parsed.path, file: resolved.file, hash, url: this.#formatUrl(parsed, hash) };
+  }
+
+  /**
+   * What a server sends for a reference: the exact bytes (small files, from memory) or a way to open
+   * the very file that was hashed (larger ones), the verified precompressed siblings, and the version
+   * those bytes are proven to carry (undefined when none can be: serve `no-cache`). Resolves to
+   * undefined when no root has the file. Remembered per generation; a remembered file costs one stat.
+   *
+   * @throws {StaticHashError} as {@link StaticHasher.resolve}.
+   * @example
+   * const asset = await hasher.asset('js/app.js');
+   * asset.version === hasher.hash('js/app.js') //=> true, unless the file changed since it was hashed
+   */
+  async asset(reference: string): Promise<StaticAsset | undefined> {
+    this.#assets ??= new AssetStore({
+      options: this.options,
+      clock: this.#clock,
+      currentHash: (canonical, written, generation) => {
+        const hash = this.#cachedHash(parseReference(canonical), written, generation);
+        return hash === MISSING ? undefined : hash;
+      },
+      stylesheetBytes: (canonical, file, generation) => this.#stylesheets?.read(canonical, file, generation),
+      versionSource: (canonical) => {
+        if (this.options.version !== undefined) return 'release';
+        return this.#manifest?.files.has(canonical) ? 'manifest' : 'content';
+      },
+      changed: (generation) => {
+        // The same move a watcher makes on a change it sees; several requests seeing one change move it once.
+        if (generation === this.#clock.generation) this.#onGeneration(this.#store.bump());
+      },
+      manifestFile: this.#manifest?.file,
+    });
+    return this.#assets.get(reference);
   }
 
   /**

@@ -8,6 +8,8 @@
  */
 export { createStaticHasher, StaticHasher } from './hasher.js';
 export type { InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
+export { ASSET_ENCODINGS } from './asset.js';
+export type { AssetEncoding, AssetRepresentation, OpenedFile, StaticAsset } from './asset.js';
 export { StaticHashError } from './errors.js';
 export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
 export { MemoryGenerationStore } from './generation.js';

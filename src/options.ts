@@ -122,6 +122,18 @@ export interface StaticHasherOptions {
      * @default 10000
      */
     maxEntries?: number;
+    /**
+     * Total bytes of file contents a server keeps in memory to answer from (the exact bytes that
+     * were hashed, so a version is never served with other bytes): see docs/serving.md. Files that
+     * do not fit are streamed from a descriptor checked against the one that was hashed.
+     * @default 67108864 (64 MiB)
+     */
+    maxBytes?: number;
+    /**
+     * Files up to this size are kept in memory when served; larger ones are always streamed.
+     * @default 1048576 (1 MiB)
+     */
+    maxFileBytes?: number;
   };
   /**
    * `true` or watcher options: a chokidar watcher on every root moves the generation on any change.
@@ -212,6 +224,10 @@ export interface NormalizedOptions {
   param: string;
   onMissing: 'warn' | 'throw' | 'ignore';
   maxEntries: number;
+  /** `cache.maxBytes`: bytes of file contents kept in memory for serving. */
+  maxBytes: number;
+  /** `cache.maxFileBytes`: files up to this size are served from memory. */
+  maxFileBytes: number;
   watch: NormalizedWatchOptions | false;
   logger: Logger;
   generation: GenerationStore | undefined;
@@ -232,6 +248,8 @@ const DEFAULTS = {
   param: 'v',
   onMissing: 'warn',
   maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxFileBytes: 1024 * 1024,
   watch: { debounceMs: 5, usePolling: false, interval: 100 },
   // On by default, against habit 2 (booleans default to false): a stylesheet whose URL does not move
   // when its images do is the stale-asset bug this package exists to prevent.
@@ -461,8 +479,8 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
 
   // `=== undefined`, not `??`: an explicit null is a wrong value, reported like any other.
   const cache = options.cache === undefined ? {} : options.cache;
-  if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries }', cache);
-  rejectUnknownKeys(cache, ['maxEntries'], 'cache option');
+  if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries, maxBytes, maxFileBytes }', cache);
+  rejectUnknownKeys(cache, ['maxEntries', 'maxBytes', 'maxFileBytes'], 'cache option');
 
   const param = options.param === undefined ? DEFAULTS.param : options.param;
   if (typeof param !== 'string' || !PARAM_SAFE.test(param)) fail('param', 'a string of letters, digits, "-", "_", ".", "~" (or "")', param);
@@ -493,6 +511,8 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     param,
     onMissing: normalizeChoice(options.onMissing, 'onMissing', ['warn', 'throw', 'ignore'] as const, DEFAULTS.onMissing),
     maxEntries: normalizeInteger(cache.maxEntries, 'cache.maxEntries', DEFAULTS.maxEntries, 1, 2 ** 30),
+    maxBytes: normalizeInteger(cache.maxBytes, 'cache.maxBytes', DEFAULTS.maxBytes, 0, Number.MAX_SAFE_INTEGER),
+    maxFileBytes: normalizeInteger(cache.maxFileBytes, 'cache.maxFileBytes', DEFAULTS.maxFileBytes, 0, 2 ** 30),
     watch: normalizeWatch(options.watch),
     logger,
     generation,
