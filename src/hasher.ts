@@ -96,6 +96,8 @@ export class StaticHasher {
   readonly ready: Promise<void>;
 
   readonly #store: GenerationStore;
+  // True when the hasher created its store (no `generation` option): only then does close() close it.
+  readonly #ownsStore: boolean;
   readonly #unsubscribe: () => void;
   readonly #hashes: LRUCache<string, string>;
   // Hashes .css files over their rewritten text (options.css); undefined when off.
@@ -131,6 +133,7 @@ export class StaticHasher {
   constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
     this.options = Object.freeze(options);
     this.#manifest = manifest;
+    this.#ownsStore = options.generation === undefined;
     this.#store = options.generation ?? new MemoryGenerationStore();
     this.#generation = this.#store.current;
     this.#storeFresh = this.#store.fresh;
@@ -338,7 +341,11 @@ export class StaticHasher {
     };
   }
 
-  /** Stops the watcher and the generation store's subscription. Idempotent; lookups keep working. */
+  /**
+   * Stops the watcher and unsubscribes from the generation store. Idempotent; lookups keep working.
+   * A store given as the `generation` option is left open: other hashers may share it, and whoever
+   * created it closes it (`await store.close()`) once they are all done.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -350,7 +357,8 @@ export class StaticHasher {
       this.#updateBypass();
       await this.#watcher.close();
     }
-    await this.#store.close?.();
+    // A hasher closes only what it created; the in-memory default holds nothing to release.
+    if (this.#ownsStore) await this.#store.close?.();
   }
 
   #lookup(reference: string): Lookup {

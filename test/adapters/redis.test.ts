@@ -101,7 +101,11 @@ describe('one process', () => {
   }
 
   afterEach(async () => {
-    for (const { hasher } of open.splice(0)) await hasher.close();
+    // A hasher leaves the store it was given open: the test closes it, as an application would.
+    for (const { hasher, store } of open.splice(0)) {
+      await hasher.close();
+      await store.close();
+    }
   });
 
   it('starts from the generation stored in Redis', async () => {
@@ -162,30 +166,37 @@ describe('one process', () => {
     await waitFor('the mirror to read 100', () => hasher.generation === 100);
   });
 
-  it('never moves back: a lowered or deleted key is raised to what this process has seen', async () => {
+  it('never moves back: a lowered key counts as a change and is moved past, a deleted one is put back', async () => {
     const key = freshKey();
     await admin.set(key, '20');
     const { hasher } = await openHasher(key, undefined, 100);
-    await admin.set(key, '3');
-    await waitFor('the key raised back to 20', async () => (await admin.get(key)) === '20');
-    await admin.del(key);
-    await waitFor('the deleted key restored to 20', async () => (await admin.get(key)) === '20');
     expect(hasher.generation).toBe(20);
+    // Someone may have invalidated from the lowered value: this process cannot tell, so it moves on.
+    await admin.set(key, '3');
+    await waitFor('the key moved past 20', async () => (await admin.get(key)) === '21');
+    expect(hasher.generation).toBe(21);
+    // A deleted key (a FLUSHALL, a restart without persistence) is put back as it was: nothing new.
+    await admin.del(key);
+    await waitFor('the deleted key restored to 21', async () => (await admin.get(key)) === '21');
+    expect(hasher.generation).toBe(21);
   });
 
-  it('close() unsubscribes and quits its own connection, and leaves the caller’s client open', async () => {
+  it('store.close() unsubscribes and quits its own connection, and leaves the caller’s client open', async () => {
     const key = freshKey();
     const client = await connectedClient();
     const before = Number((await admin.clientList()).length);
-    const { hasher } = await openHasher(key, client);
+    const { hasher, store } = await openHasher(key, client);
     expect((await admin.pubSubNumSub(key))[key]).toBe(1);
     expect((await admin.clientList()).length).toBe(before + 1);
     await hasher.close();
+    // The hasher was given the store: closing the hasher leaves it subscribed for other hashers.
+    expect((await admin.pubSubNumSub(key))[key]).toBe(1);
+    await store.close();
     await waitFor('no subscriber left', async () => (await admin.pubSubNumSub(key))[key] === 0);
     await waitFor('the subscriber connection gone', async () => (await admin.clientList()).length === before);
     expect(client.isReady).toBe(true);
     expect(await client.ping()).toBe('PONG');
-    await hasher.close(); // idempotent
+    await store.close(); // idempotent
   });
 
   it('starts out of touch when Redis is unreachable, hashing afresh, and catches up when it comes', async () => {
@@ -210,6 +221,7 @@ describe('one process', () => {
       expect(logger.lines[1]).toMatch(/^info static-hash\/redis: back in touch with Redis at generation 1/);
     } finally {
       await hasher.close();
+      await store.close();
       client.destroy();
       await late.stop();
     }
@@ -248,6 +260,7 @@ describe('one process', () => {
       expect(logger.lines.filter((line) => line.includes('gave up reconnecting'))).toHaveLength(1);
     } finally {
       await hasher.close();
+      await store.close();
       await doomed.stop();
     }
   });
