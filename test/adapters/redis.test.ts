@@ -159,6 +159,21 @@ describe('one process', () => {
     expect([first.generation, second.generation]).toEqual([5, 5]);
   });
 
+  it('a store shared by two hashers keeps serving the survivor after the other hasher closes (issue #13)', async () => {
+    const key = freshKey();
+    const store = redisGenerationStore({ client: await connectedClient(), key, logger: quiet });
+    const closing = await createStaticHasher({ root, generation: store, logger: quiet });
+    const survivor = await createStaticHasher({ root, generation: store, logger: quiet });
+    open.push({ hasher: survivor, store });
+    const elsewhere = await openHasher(key);
+    await closing.close();
+    expect(store.fresh).toBe(true);
+    elsewhere.hasher.invalidate();
+    await waitFor('the survivor to hear the other process', () => survivor.generation === 1);
+    expect(survivor.stats().bypass).toBe(false);
+    expect((await admin.pubSubNumSub(key))[key]).toBe(2);
+  });
+
   it('catches a move that was never announced, at the resync interval', async () => {
     const key = freshKey();
     const { hasher } = await openHasher(key, undefined, 100);
@@ -273,9 +288,9 @@ class Worker {
   #nextId = 0;
   readonly ready: Promise<void>;
 
-  constructor(url: string, key: string) {
+  constructor(url: string, key: string, resyncIntervalMs = 300) {
     const script = path.join(__dirname, '../fixtures/redis/worker.cjs');
-    this.#child = guardChild(fork(script, [root, url, key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.#child = guardChild(fork(script, [root, url, key, String(resyncIntervalMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     this.ready = new Promise((resolve, reject) => {
       this.#child.on('message', (message: any) => {
         if (message.ready) resolve();
@@ -426,5 +441,95 @@ describe('four worker processes', () => {
       const all = await everyWorker(async (worker) => ({ state: await worker.state(), url: await worker.url('shared.css') }));
       return all.every(({ state, url }) => state.generation === next && url !== before);
     });
+  });
+});
+
+describe('whatever happens to the key (issue #13)', () => {
+  // A resync interval far beyond the test: what moves the running workers here is the announcement
+  // of the newcomer's invalidation, which they must act on even though it is not above them.
+  const LONG_RESYNC = 600_000;
+  const started: Worker[] = [];
+  let file: string;
+
+  async function startWorker(key: string): Promise<Worker> {
+    const worker = new Worker(server.url, key, LONG_RESYNC);
+    started.push(worker);
+    await worker.ready;
+    return worker;
+  }
+
+  /** Two workers at generation 5 serving (and caching) the file's URL. */
+  async function runningAtFive(key: string): Promise<{ old: Worker[]; cached: string }> {
+    const old = [await startWorker(key), await startWorker(key)];
+    for (let i = 0; i < 5; i++) await old[0]!.request('invalidate');
+    await waitFor('both at 5', async () => (await Promise.all(old.map((w) => w.state()))).every((s) => s.generation === 5));
+    const cached = await old[1]!.url('lost.css');
+    expect(await old[0]!.url('lost.css')).toBe(cached);
+    return { old, cached };
+  }
+
+  /** The newcomer invalidates after an edit: every worker serves the new URL, on one generation. */
+  async function expectEveryoneMoves(all: Worker[], newcomer: Worker, cached: string): Promise<void> {
+    fs.writeFileSync(file, `body { color: #${Math.random().toString(16).slice(2, 8)} }\n`);
+    await newcomer.request('invalidate');
+    const fresh = await newcomer.url('lost.css');
+    expect(fresh).not.toBe(cached);
+    await waitFor('every worker serving the new URL', async () => {
+      const urls = await Promise.all(all.map((worker) => worker.url('lost.css')));
+      return urls.every((url) => url === fresh);
+    });
+    // And they settle on one generation, so no two of them hold different hashes under one number.
+    const states = await waitFor('one generation everywhere', async () => {
+      const all2 = await Promise.all(all.map((worker) => worker.state()));
+      return new Set(all2.map((state) => state.generation)).size === 1 && all2;
+    });
+    expect(states.every((state) => !state.stats.bypass)).toBe(true);
+    expect(states[0]!.generation).toBeGreaterThan(5);
+    expect(await Promise.all(all.map((worker) => worker.url('lost.css')))).toEqual(all.map(() => fresh));
+  }
+
+  beforeAll(() => {
+    file = path.join(root, 'lost.css');
+    fs.writeFileSync(file, 'body { color: red }\n');
+  });
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((worker) => worker.stop()));
+  });
+
+  it('after FLUSHALL, a process started afterwards invalidates: the running ones move too', async () => {
+    const key = freshKey();
+    const { old, cached } = await runningAtFive(key);
+    await admin.flushAll();
+    const newcomer = await startWorker(key);
+    expect((await newcomer.state()).generation).toBe(0);
+    await expectEveryoneMoves([...old, newcomer], newcomer, cached);
+  });
+
+  it('after the key is lowered by hand, a process started afterwards invalidates: the running ones move too', async () => {
+    const key = freshKey();
+    const { old, cached } = await runningAtFive(key);
+    await admin.set(key, '2');
+    const newcomer = await startWorker(key);
+    expect((await newcomer.state()).generation).toBe(2);
+    await expectEveryoneMoves([...old, newcomer], newcomer, cached);
+  });
+
+  it('after the key is restored from an old snapshot, a process started afterwards invalidates: the running ones move too', async () => {
+    const key = freshKey();
+    const first = await startWorker(key);
+    await first.request('invalidate');
+    await first.request('invalidate');
+    await waitFor('the key at 2', async () => (await admin.get(key)) === '2');
+    const snapshot = [await admin.get(key), await admin.get(`${key}:writer`)] as const;
+    const second = await startWorker(key);
+    for (let i = 0; i < 3; i++) await first.request('invalidate');
+    await waitFor('both at 5', async () => (await Promise.all([first, second].map((w) => w.state()))).every((s) => s.generation === 5));
+    const cached = await second.url('lost.css');
+    await admin.set(key, snapshot[0]!);
+    if (snapshot[1] !== null) await admin.set(`${key}:writer`, snapshot[1]);
+    const newcomer = await startWorker(key);
+    expect((await newcomer.state()).generation).toBe(2);
+    await expectEveryoneMoves([first, second, newcomer], newcomer, cached);
   });
 });
