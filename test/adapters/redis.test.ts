@@ -533,3 +533,76 @@ describe('whatever happens to the key (issue #13)', () => {
     await expectEveryoneMoves([first, second, newcomer], newcomer, cached);
   });
 });
+
+describe('the start-up code of docs/multi-process.md (issue #13)', () => {
+  it('starts while Redis is down, hashing afresh, and caches once redis-server comes up', async () => {
+    const docs = fs.readFileSync(path.join(__dirname, '../../docs/multi-process.md'), 'utf8');
+    const block = /<!-- start-up example[^>]*-->\s*```js\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(block).toContain('redisGenerationStore({ client })');
+    // Inside the package, so `import 'static-hash'` resolves to this package (self-reference) as
+    // it would to the installed one; the block runs unchanged, followed by a probe.
+    const dir = path.join(__dirname, '../../test-output');
+    fs.mkdirSync(dir, { recursive: true });
+    const script = path.join(dir, `startup-example-${process.pid}.mjs`);
+    fs.writeFileSync(script, `${block}
+process.on('message', () => process.send({ bypass: hasher.bypass, url: hasher.url('app.js'), stats: hasher.stats() }));
+process.on('disconnect', () => process.exit(0));
+process.send({ started: true, bypass: hasher.bypass });
+`);
+    const site = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-startup-'));
+    fs.mkdirSync(path.join(site, 'public'));
+    fs.writeFileSync(path.join(site, 'public/app.js'), 'console.log("app");\n');
+    const late = new RedisServer(await freePort()); // nothing listens there yet
+    let output = '';
+    const child = guardChild(fork(script, [], {
+      cwd: site, env: { ...process.env, REDIS_URL: late.url }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    }));
+    child.stdout!.on('data', (chunk) => { output += chunk; });
+    child.stderr!.on('data', (chunk) => { output += chunk; });
+    const messages: any[] = [];
+    child.on('message', (message) => messages.push(message));
+    const ask = async () => {
+      const count = messages.length;
+      child.send('state');
+      return waitFor('the probe to answer', () => messages.length > count && messages[messages.length - 1]);
+    };
+    try {
+      const started = await waitFor(`the app to start with Redis down (output: ${output})`, () => messages.find((m) => m.started));
+      expect(started.bypass).toBe(true);
+      expect(output).toContain('ECONNREFUSED');
+      await late.start();
+      await waitFor(`caching to resume (output: ${output})`, async () => (await ask()).bypass === false);
+      const first = await ask();
+      const second = await ask();
+      expect(second.url).toBe(first.url);
+      expect(second.url).toMatch(/^\/static\/app\.js\?v=[0-9a-f]{12}$/);
+      expect(second.stats.hits).toBe(first.stats.hits + 1);
+      expect(second.stats.misses).toBe(first.stats.misses);
+    } finally {
+      child.kill('SIGKILL');
+      await late.stop();
+      fs.rmSync(site, { recursive: true, force: true });
+      fs.rmSync(script, { force: true });
+    }
+  });
+
+  it('names the reason in its warning, or says it is unknown, never "undefined"', async () => {
+    const client = await connectedClient();
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client, key: freshKey(), logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    try {
+      expect(store.fresh).toBe(true);
+      // node-redis's 'reconnecting' event carries no argument (seen on v5: a dropped socket may report
+      // it before any 'error' the store hears); here it is the first sign of trouble.
+      (client as unknown as NodeJS.EventEmitter).emit('reconnecting');
+      expect(logger.lines).toEqual([
+        'warn static-hash/redis: out of touch with Redis (the connection dropped and is reconnecting; reason unknown); every lookup hashes afresh until it is back',
+      ]);
+      expect(hasher.bypass).toBe(true);
+    } finally {
+      await hasher.close();
+      await store.close();
+    }
+  });
+});
