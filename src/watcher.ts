@@ -64,6 +64,8 @@ function checkRoot(root: RootIdentity): string | undefined {
  * - chokidar throttles `change` per file (a second change within 50 ms is dropped) and delays
  *   `unlink` by 100 ms (to merge atomic saves): its `raw` events, one per fs.watch notification or
  *   per changed stat when polling, are listened to as well, so no quick second save is lost.
+ * - An entry that changes kind is watched as what it became: a file replaced by a directory in one
+ *   tick is re-added, so edits inside the new directory are seen.
  * - A chokidar `error` (ENOSPC, EMFILE, EACCES…) or a root that is removed or replaced (renamed
  *   away, deleted and recreated) calls `onFailure` once and closes the watcher.
  *
@@ -180,8 +182,25 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
     if (!isIgnored(inside) || (itself && !isIgnored(watched))) onEvent();
   };
 
+  // A file replaced by a directory in one tick (rm a.js; mkdir a.js; write a.js/x.js) reaches
+  // chokidar as a 'change' of the file it knew, and it never starts watching the new directory:
+  // every later edit inside it would go unseen. Re-adding the path makes chokidar scan it as a
+  // directory. (A directory replaced by a file, or renamed over another, chokidar handles itself.)
+  const rewatchIfDirectory = (changed: string): void => {
+    let stats: fs.Stats | undefined;
+    try {
+      stats = fs.statSync(changed, { throwIfNoEntry: false });
+    } catch {
+      return; // gone again, or unreadable: the next event says what it became
+    }
+    if (stats?.isDirectory() !== true) return;
+    chokidar.unwatch(changed);
+    chokidar.add(changed);
+  };
+
   chokidar.on('all', (event, changed) => {
     onEvent();
+    if (event === 'change' || event === 'add') rewatchIfDirectory(changed);
     if (event === 'unlinkDir' && dirs.includes(changed)) fail(new Error(`root directory ${changed} was removed`));
   });
   chokidar.on('raw', onRaw);
