@@ -386,7 +386,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
     if (origin === undefined) {
       throw new StaticHashError(
         'ERR_STATIC_INVALID_OPTION',
-        `static: absolute=true needs the "origin" option of registerStatic(), e.g. { origin: 'https://example.com' }${describePosition(helperOptions)}`,
+        `static-hash: absolute=true needs the "origin" option of registerStatic(), e.g. { origin: 'https://example.com' }${describePosition(helperOptions)}`,
         { option: 'origin', value: undefined },
       );
     }
@@ -399,7 +399,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
       const given = arguments.length === 1 ? 'none' : `${arguments.length - 1}`;
       throw new StaticHashError(
         'ERR_STATIC_INVALID_REFERENCE',
-        `static: expected one reference, as in {{${helperName} "img/logo.png"}}; got ${given}${describePosition(last)}`,
+        `static-hash: expected one reference, as in {{${helperName} "img/logo.png"}}; got ${given}${describePosition(last)}`,
         { reference: arguments.length === 1 ? undefined : reference },
       );
     }
@@ -415,7 +415,7 @@ export function registerStatic(handlebars: HandlebarsInstance, hasher: StaticHas
     }
     const absoluteOption = hash.absolute;
     if (absoluteOption !== undefined && typeof absoluteOption !== 'boolean') {
-      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
+      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
         option: 'absolute', value: absoluteOption,
       }), helperOptions);
     }

@@ -59,7 +59,24 @@ function checkArguments(target: unknown, method: string, hasher: StaticHasher, o
 export function registerIntegrityGlobal(env: NunjucksEnvironmentLike, hasher: StaticHasher, options: IntegrityHelperOptions = {}): void {
   const name = checkArguments(env, 'addGlobal', hasher, options, 'static_integrity', 'registerIntegrityGlobal()');
   // A plain string: base64 holds no character Nunjucks' autoescape would change.
-  env.addGlobal(name, (reference: string) => hasher.integrity(reference) ?? '');
+  env.addGlobal(name, (reference: string) => {
+    try {
+      return hasher.integrity(reference) ?? '';
+    } catch (error) {
+      throw withCodeInMessage(error);
+    }
+  });
+}
+
+/**
+ * The error with its code appended to the message, for Nunjucks: without `dev: true` it replaces
+ * a render error by a plain Error carrying only `name: message`, so the code must be in the message.
+ */
+export function withCodeInMessage(error: unknown): unknown {
+  if (!(error instanceof StaticHashError) || error.message.endsWith(`[${error.code}]`)) return error;
+  return new StaticHashError(error.code, `${error.message} [${error.code}]`, {
+    reference: error.reference, file: error.file, option: error.option, value: error.value, cause: error,
+  });
 }
 
 /**

@@ -216,8 +216,8 @@ async function main(argv: string[], io: Output): Promise<number> {
     throw new UsageError(`unknown command "${command}" (expected "manifest" or "url")`);
   } catch (error) {
     const where = command === 'manifest' || command === 'url' ? `static-hash ${command}` : 'static-hash';
-    // Library messages start with their own "static-hash: " or "static: ": say it once.
-    const message = (error instanceof Error ? error.message : String(error)).replace(/^static(?:-hash)?: /, '');
+    // Library messages start with their own "static-hash: ": say it once.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/^static-hash: /, '');
     if (error instanceof UsageError || (error instanceof StaticHashError && USAGE_CODES.has(error.code))) {
       io.stderr.write(`${where}: ${message}\nRun "${where} --help" for usage.\n`);
       return 2;

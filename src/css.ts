@@ -958,20 +958,20 @@ function readStylesheet(file: string, reference: string, limit: number): { bytes
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
+      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static-hash: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
     }
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
   }
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) {
-      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, { reference, file });
+      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static-hash: not a file: ${describeValue(reference)} is a directory or special file`, { reference, file });
     }
     if (stat.size > limit) return { bytes: undefined };
     return { bytes: fs.readFileSync(fd) };
   } catch (error) {
     if (error instanceof StaticHashError) throw error;
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, { reference, file, cause: error });
   } finally {
     fs.closeSync(fd);
   }

@@ -68,15 +68,15 @@ export function digestFile(file: string, reference: string): string | undefined 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
+      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static-hash: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
     }
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
       reference, file, cause: error,
     });
   }
   try {
     if (!fs.fstatSync(fd).isFile()) {
-      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
+      throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static-hash: not a file: ${describeValue(reference)} is a directory or special file`, {
         reference, file,
       });
     }
@@ -91,7 +91,7 @@ export function digestFile(file: string, reference: string): string | undefined 
     return hex(state.digest());
   } catch (error) {
     if (error instanceof StaticHashError) throw error;
-    throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
       reference, file, cause: error,
     });
   } finally {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { StylesheetRewriter, isStylesheet } from './css.js';
 import { SAFE_OPEN_FLAGS, digestFile, loadDigester } from './digest.js';
-import { StaticHashError, describeValue } from './errors.js';
+import { StaticHashError, describePath, describeValue } from './errors.js';
 import { MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
@@ -452,22 +452,22 @@ export class StaticHasher {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       if (code === 'ELOOP') {
-        throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file: resolved.file });
+        throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static-hash: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file: resolved.file });
       }
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+      throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
         reference, file: resolved.file, cause: error,
       });
     }
     try {
       if (!fs.fstatSync(fd).isFile()) {
-        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
+        throw new StaticHashError('ERR_STATIC_NOT_A_FILE', `static-hash: not a file: ${describeValue(reference)} is a directory or special file`, {
           reference, file: resolved.file,
         });
       }
       return fs.readFileSync(fd);
     } catch (error) {
       if (error instanceof StaticHashError) throw error;
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+      throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
         reference, file: resolved.file, cause: error,
       });
     } finally {
@@ -493,9 +493,9 @@ export class StaticHasher {
     const file = firstCandidate(parsed.path, roots);
     // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
     const manifest = this.#manifest !== undefined && this.options.manifest?.fallback !== 'live' ? this.#manifest.file : undefined;
-    const where = manifest === undefined ? `looked for ${file}` : `not in the manifest ${manifest}`;
+    const where = manifest === undefined ? `looked for ${describePath(file)}` : `not in the manifest ${manifest}`;
     if (onMissing === 'throw') {
-      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static: file not found: ${describeValue(reference)} (${where})`, {
+      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static-hash: file not found: ${describeValue(reference)} (${where})`, {
         reference, file,
       });
     }

@@ -35,7 +35,7 @@ function readRegularFile(file: string, reference: string): Buffer {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
+      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static-hash: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
     }
     throw error;
   }
