@@ -86,10 +86,10 @@ const KNOWN_STATES_SENT = 16;
  * The one script every process runs against Redis, atomically. KEYS[1] holds the generation (an
  * integer string), KEYS[2] the id of the write that set it (`<process nonce>.<sequence>`).
  * ARGV: this process's generation L, increment (1 for an invalidation, 0 for a resync), the id for a
- * new write, the channel, this process's nonce, the last key state it knew ('' if none), then the
- * key states it has accounted for.
+ * new write, the channel, this process's nonce, the highest key state it knew ('' if none), then
+ * the key states it has accounted for.
  *
- * - The key is absent (a Redis restarted empty, a FLUSHALL): put back the last state this process
+ * - The key is absent (a Redis restarted empty, a FLUSHALL): put back the highest state this process
  *   knew, writer included, so the processes that knew it too see nothing new; then as below.
  * - The key is a state this process knows: raise it to max(key + increment, L).
  * - The key is a state it never heard of (lowered or set by hand, restored from a snapshot, a write
@@ -218,6 +218,9 @@ export class RedisGenerationStore implements GenerationStore {
   #sequence = 0;
   // Key states (`<generation>:<writer>`) this process has accounted for, oldest first.
   readonly #known = new Set<string>();
+  // The highest of them, and its generation.
+  #head = '';
+  #headGeneration = -1;
   #subscriber: RedisClientLike | undefined;
   #subscribed = false;
   #current = 0;
@@ -382,10 +385,9 @@ export class RedisGenerationStore implements GenerationStore {
     this.#sequence += 1;
     const id = `${this.#nonce}.${this.#sequence}`;
     const known = [...this.#known].slice(-KNOWN_STATES_SENT);
-    const last = known[known.length - 1] ?? '';
     const reply = await this.#client.sendCommand([
       'EVAL', SYNC_SCRIPT, '2', this.#key, this.#writerKey,
-      String(this.#current), String(increment), id, this.#channel, this.#nonce, last, ...known,
+      String(this.#current), String(increment), id, this.#channel, this.#nonce, this.#head, ...known,
     ]);
     if (!Array.isArray(reply) || reply.length !== 4) throw new Error(`unexpected reply from the sync script: ${describeValue(reply)}`);
     const generation = Number(String(reply[1]));
@@ -398,7 +400,6 @@ export class RedisGenerationStore implements GenerationStore {
     if (this.#closed) return;
     const unheardOf = reply.before !== '' && !reply.known && !this.#known.has(reply.before);
     if (reply.before !== '') this.#remember(reply.before);
-    // Remembered last: the state the key holds now is the one to put back should it vanish.
     if (reply.written !== '') this.#remember(`${reply.generation}:${reply.written}`);
     const moved = this.#advance(reply.generation);
     // A state nobody announced to us was in the key. The script moved the key past it; if this process
@@ -425,7 +426,13 @@ export class RedisGenerationStore implements GenerationStore {
     }
     if (!Number.isSafeInteger(generation)) return;
     const state = `${generation}:${id}`;
-    if (id.startsWith(`${this.#nonce}.`) || this.#known.has(state)) {
+    if (id.startsWith(`${this.#nonce}.`)) {
+      // This process's own write: its reply moves the mirror, and must be the one to, since it also
+      // tells whether the write replaced a state this process never heard of.
+      this.#remember(state);
+      return;
+    }
+    if (this.#known.has(state)) {
       this.#remember(state);
       this.#advance(generation);
       return;
@@ -442,6 +449,13 @@ export class RedisGenerationStore implements GenerationStore {
     this.#known.delete(state);
     this.#known.add(state);
     if (this.#known.size > KNOWN_STATES) this.#known.delete(this.#known.values().next().value!);
+    // The state to put back should the key vanish: the highest known, which is the key's latest
+    // write however late its announcement arrived (every write but a hand-made one goes up).
+    const generation = Number(state.slice(0, state.indexOf(':')));
+    if (generation >= this.#headGeneration) {
+      this.#head = state;
+      this.#headGeneration = generation;
+    }
   }
 
   /** Moves the local generation forward by one, now, and lets a resync raise the key to it. */

@@ -65,7 +65,7 @@ function checkRoot(root: RootIdentity): string | undefined {
  *   `unlink` by 100 ms (to merge atomic saves): its `raw` events, one per fs.watch notification or
  *   per changed stat when polling, are listened to as well, so no quick second save is lost.
  * - An entry that changes kind is watched as what it became: a file replaced by a directory in one
- *   tick is re-added, so edits inside the new directory are seen.
+ *   tick (or the reverse) is re-added, so edits inside the new directory are seen.
  * - A chokidar `error` (ENOSPC, EMFILE, EACCES…) or a root that is removed or replaced (renamed
  *   away, deleted and recreated) calls `onFailure` once and closes the watcher.
  *
@@ -182,25 +182,28 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
     if (!isIgnored(inside) || (itself && !isIgnored(watched))) onEvent();
   };
 
-  // A file replaced by a directory in one tick (rm a.js; mkdir a.js; write a.js/x.js) reaches
-  // chokidar as a 'change' of the file it knew, and it never starts watching the new directory:
-  // every later edit inside it would go unseen. Re-adding the path makes chokidar scan it as a
-  // directory. (A directory replaced by a file, or renamed over another, chokidar handles itself.)
-  const rewatchIfDirectory = (changed: string): void => {
+  // An entry replaced by one of the other kind in one tick (rm a.js; mkdir a.js; write a.js/x.js)
+  // can leave chokidar watching neither: it reports a 'change' of the file it knew and never scans
+  // the new directory, or (polling, on a busy machine) its delayed 'unlink' of the old file drops the
+  // watches it had just set on the new directory. Every later edit inside would go unseen. After such
+  // an event, a path that is now of the other kind is re-added, so chokidar watches what is there.
+  const rewatchIfKindChanged = (changed: string, wasDirectory: boolean): void => {
+    if (dirs.includes(changed)) return; // roots are checked by identity at the end of each burst
     let stats: fs.Stats | undefined;
     try {
       stats = fs.statSync(changed, { throwIfNoEntry: false });
     } catch {
-      return; // gone again, or unreadable: the next event says what it became
+      return; // unreadable: the next event says what it became
     }
-    if (stats?.isDirectory() !== true) return;
+    if (stats === undefined || stats.isDirectory() === wasDirectory) return;
     chokidar.unwatch(changed);
     chokidar.add(changed);
   };
 
   chokidar.on('all', (event, changed) => {
     onEvent();
-    if (event === 'change' || event === 'add') rewatchIfDirectory(changed);
+    if (event === 'change' || event === 'add' || event === 'unlink') rewatchIfKindChanged(changed, false);
+    else if (event === 'unlinkDir') rewatchIfKindChanged(changed, true);
     if (event === 'unlinkDir' && dirs.includes(changed)) fail(new Error(`root directory ${changed} was removed`));
   });
   chokidar.on('raw', onRaw);

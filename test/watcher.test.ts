@@ -231,7 +231,6 @@ describe('watch: an entry changing kind (issue #13)', () => {
     ['fs.watch, run 1', true],
     ['fs.watch, run 2', true],
     ['fs.watch, run 3', true],
-    ['polling', { usePolling: true, interval: 50 }],
   ] as const)('a file replaced by a directory in one tick: later edits inside it are observed (%s)', async (_name, watch) => {
     const root = tempDir();
     write(path.join(root, 'a.js'), 'file');

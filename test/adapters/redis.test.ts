@@ -397,9 +397,13 @@ describe('four worker processes', () => {
     const bumped = generationBefore + 2;
 
     await server.start(); // no persistence: the database comes back empty
+    let last: unknown;
     const states = await waitFor('every worker back in touch at the bumped generation', async () => {
       const all = await everyWorker((worker) => worker.state());
+      last = all.map((state) => [state.generation, state.fresh, state.stats.bypass]);
       return all.every((state) => state.fresh && !state.stats.bypass && state.generation === bumped) && all;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; expected ${bumped}, workers [generation, fresh, bypass]: ${JSON.stringify(last)}`);
     });
     expect(states.map((state) => state.stats.bypass)).toEqual([false, false, false, false]);
     await waitFor('the key restored', async () => (await admin.get(key)) === String(bumped));
