@@ -376,7 +376,7 @@ function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStatic
     if (origin === undefined) {
       throw new StaticHashError(
         'ERR_STATIC_INVALID_OPTION',
-        `static: absolute=true needs the "origin" option of registerStatic(), e.g. { origin: 'https://example.com' }${describePosition(helperOptions)}`,
+        `static-hash: absolute=true needs the "origin" option of registerStatic(), e.g. { origin: 'https://example.com' }${describePosition(helperOptions)}`,
         { option: 'origin', value: undefined },
       );
     }
@@ -389,7 +389,7 @@ function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStatic
       const given = arguments.length === 1 ? 'none' : `${arguments.length - 1}`;
       throw new StaticHashError(
         'ERR_STATIC_INVALID_REFERENCE',
-        `static: expected one reference, as in {{${helperName} "img/logo.png"}}; got ${given}${describePosition(last)}`,
+        `static-hash: expected one reference, as in {{${helperName} "img/logo.png"}}; got ${given}${describePosition(last)}`,
         { reference: arguments.length === 1 ? undefined : reference },
       );
     }
@@ -405,7 +405,7 @@ function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStatic
     }
     const absoluteOption = hash.absolute;
     if (absoluteOption !== undefined && typeof absoluteOption !== 'boolean') {
-      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
+      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
         option: 'absolute', value: absoluteOption,
       }), helperOptions);
     }

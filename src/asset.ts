@@ -7,7 +7,7 @@ import { createDigest, digestBytes } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { GenerationCache, type GenerationClock } from './generation.js';
 import type { NormalizedOptions } from './options.js';
-import { SAFE_OPEN_FLAGS } from './read-file.js';
+import { SAFE_OPEN_FLAGS, ioError, notAFile, openFile } from './read-file.js';
 import { parseReference, resolveFile } from './resolve.js';
 
 /** A precompressed sibling: `br` is `file.br`, `gzip` is `file.gz`. */
@@ -154,26 +154,6 @@ interface Loaded {
 }
 
 const read = promisify(fs.read);
-
-function ioError(reference: string, file: string, error: unknown): StaticHashError {
-  return new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
-    reference, file, cause: error,
-  });
-}
-
-/** Opens a real path for reading, as hashing does; undefined when it vanished. */
-function openFile(file: string, reference: string): number | undefined {
-  try {
-    return fs.openSync(file, SAFE_OPEN_FLAGS);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    throw ioError(reference, file, error);
-  }
-}
 
 /** xxHash64 of a descriptor's bytes from its start, read asynchronously in 1 MiB chunks. */
 async function digestDescriptor(fd: number): Promise<string> {
@@ -535,9 +515,6 @@ export class AssetStore {
 
 const RETRY = Symbol('retry');
 
-function notAFile(reference: string, file: string): StaticHashError {
-  return new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, { reference, file });
-}
 
 /** xxHash64 of a compressed buffer's decompressed bytes, if they are at most `size` bytes long and valid. */
 function decompressedDigest(body: Buffer, encoding: AssetEncoding, size: number): string | undefined {

@@ -85,7 +85,22 @@ export class StaticHashError extends Error {
   }
 }
 
-/** Renders any value for an error message: strings quoted, others by type, long values cut. */
+/** The longest echo of a value or a path in a message, in characters: past it, the middle is cut. */
+export const MAX_ECHOED_LENGTH = 120;
+
+/**
+ * Shortens text echoed in a message to {@link MAX_ECHOED_LENGTH} characters, keeping its start and
+ * its end (a path's root and file name) around one ellipsis. The one place messages are cut: a 1 MB
+ * reference gives a one-line warning, not a 1 MB one.
+ */
+function cutForMessage(text: string): string {
+  if (text.length <= MAX_ECHOED_LENGTH) return text;
+  const head = Math.ceil((MAX_ECHOED_LENGTH - 1) / 2);
+  const tail = MAX_ECHOED_LENGTH - 1 - head;
+  return `${text.slice(0, head)}…${text.slice(text.length - tail)}`;
+}
+
+/** Renders any value for an error message: strings quoted, others by type, long values cut with an ellipsis. */
 export function describeValue(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = JSON.stringify(value);
@@ -94,7 +109,12 @@ export function describeValue(value: unknown): string {
   else if (Array.isArray(value)) text = 'an array';
   else if (typeof value === 'object') text = 'an object';
   else text = `${typeof value} ${String(value)}`;
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return cutForMessage(text);
+}
+
+/** Renders a file path for a message, as it is (unquoted), long paths cut with an ellipsis. */
+export function describePath(file: string): string {
+  return cutForMessage(file);
 }
 
 /**

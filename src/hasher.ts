@@ -3,7 +3,7 @@ import { AssetStore, type StaticAsset } from './asset.js';
 import { isStylesheet } from './css-references.js';
 import { StylesheetHasher } from './stylesheet.js';
 import { digestBytes, digestFile, loadDigester } from './digest.js';
-import { StaticHashError, describeValue, invalidOption } from './errors.js';
+import { StaticHashError, describePath, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
@@ -176,6 +176,8 @@ export class StaticHasher {
   readonly ready: Promise<void>;
 
   readonly #store: GenerationStore;
+  // True when the hasher created its store (no `generation` option): only then does close() close it.
+  readonly #ownsStore: boolean;
   readonly #unsubscribe: () => void;
   // The generation and whether caching is off: every cache below is bound to it.
   readonly #clock: GenerationClock;
@@ -222,6 +224,7 @@ export class StaticHasher {
   constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
     this.options = Object.freeze(options);
     this.#manifest = manifest;
+    this.#ownsStore = options.generation === undefined;
     this.#store = options.generation ?? new MemoryGenerationStore();
     this.#clock = new GenerationClock(this.#store.current);
     this.#storeFresh = this.#store.fresh;
@@ -599,7 +602,11 @@ export class StaticHasher {
     };
   }
 
-  /** Stops the watcher and the generation store's subscription. Idempotent; lookups keep working. */
+  /**
+   * Stops the watcher and unsubscribes from the generation store. Idempotent; lookups keep working.
+   * A store given as the `generation` option is left open: other hashers may share it, and whoever
+   * created it closes it (`await store.close()`) once they are all done.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -611,7 +618,8 @@ export class StaticHasher {
       this.#updateBypass();
       await this.#watcher.close();
     }
-    await this.#store.close?.();
+    // A hasher closes only what it created; the in-memory default holds nothing to release.
+    if (this.#ownsStore) await this.#store.close?.();
   }
 
   #lookup(reference: string): Lookup {
@@ -711,9 +719,9 @@ export class StaticHasher {
     const file = lookedForPath(parsed.path, roots);
     // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
     const manifest = this.#manifest !== undefined && this.options.manifest?.fallback !== 'live' ? this.#manifest.file : undefined;
-    const where = manifest === undefined ? `looked for ${file}` : `not in the manifest ${manifest}`;
+    const where = manifest === undefined ? `looked for ${describePath(file)}` : `not in the manifest ${manifest}`;
     if (onMissing === 'throw') {
-      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static: file not found: ${describeValue(reference)} (${where})`, {
+      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static-hash: file not found: ${describeValue(reference)} (${where})`, {
         reference, file,
       });
     }

@@ -243,6 +243,51 @@ function isRunning(pid: number): boolean {
   }
 }
 
+
+/** What a non-regular file is, for a message. */
+function describeKind(stats: fs.Stats): string {
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** Throws unless `target` is a regular file or does not exist (its parent must be a directory). */
+function refuseForeignTarget(target: string): void {
+  let stats: fs.Stats;
+  try {
+    stats = fs.lstatSync(target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // a missing parent directory shows when the temp file is opened
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write the manifest ${target}: ${describeWriteError(error, path.dirname(target))}`, {
+      file: target, cause: error,
+    });
+  }
+  if (stats.isFile()) return;
+  throw new StaticHashError(
+    'ERR_STATIC_IO',
+    `static-hash: cannot write the manifest ${target}: it is ${describeKind(stats)}, not a regular file; left untouched`,
+    { file: target },
+  );
+}
+
+/** The real cause of a failed write, in words: ENOTDIR names the path that is not a directory. */
+function describeWriteError(error: unknown, dir: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR' || code === 'ENOENT') {
+    // Walk up to the first ancestor that exists: it is the file in the way, or the missing directory.
+    let ancestor = dir;
+    while (!fs.existsSync(ancestor) && path.dirname(ancestor) !== ancestor) ancestor = path.dirname(ancestor);
+    if (code === 'ENOTDIR' || !fs.statSync(ancestor).isDirectory()) return `${ancestor} is not a directory`;
+    return `directory ${dir} does not exist`;
+  }
+  return (error as Error).message;
+}
+
 /**
  * Writes a manifest atomically: the JSON goes to a temporary file in the target's directory (same
  * filesystem, so the rename is atomic), is flushed to disk, then renamed over the target. A reader,
@@ -252,7 +297,8 @@ function isRunning(pid: number): boolean {
  * SIGKILL or a power loss can leave a `.<name>.<pid>.<random>.tmp` file behind; the next successful
  * write removes such leftovers of processes that are no longer running.
  *
- * @throws {StaticHashError} `ERR_STATIC_IO` when the directory is not writable.
+ * @throws {StaticHashError} `ERR_STATIC_IO` when the directory is not writable, or the target is anything but a
+ *   regular file (a symlink, FIFO, socket, device node or directory is left untouched).
  * @example
  * writeManifest('static-manifest.json', (await buildManifest({ root: 'public' })).manifest);
  */
@@ -260,19 +306,31 @@ export function writeManifest(file: string, manifest: StaticManifest): void {
   const target = path.resolve(file);
   const dir = path.dirname(target);
   const base = path.basename(target);
+  // Only a regular file (or nothing) is replaced: a symlink, FIFO, socket, device node or directory
+  // at the target is someone else's, and is left as it is. Checked again right before the rename.
+  refuseForeignTarget(target);
   const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let created = false;
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
+    created = true;
     try {
       fs.writeFileSync(fd, serializeManifest(manifest));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
+    refuseForeignTarget(target);
     fs.renameSync(temp, target);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write manifest ${target}: ${(error as Error).message}`, {
+    // Clean up only what this call created, and never let the cleanup's own failure hide the cause.
+    if (created) {
+      try {
+        fs.rmSync(temp, { force: true });
+      } catch { /* the cause below matters more */ }
+    }
+    if (error instanceof StaticHashError) throw error;
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write the manifest ${target}: ${describeWriteError(error, dir)}`, {
       file: target, cause: error,
     });
   }
