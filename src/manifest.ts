@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StaticHashError, describeValue } from './errors.js';
 import type { LexedModule, ModuleImportRecord } from './modules.js';
 import type { NormalizedOptions } from './options.js';
+import { sweepTemporaryFiles, temporaryPathFor } from './temporary-file.js';
 
 /** The format number written into every manifest; a reader refuses any other. */
 export const MANIFEST_FORMAT = 1;
@@ -234,16 +234,6 @@ export function serializeManifest(manifest: StaticManifest): string {
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-
 /** What a non-regular file is, for a message. */
 function describeKind(stats: fs.Stats): string {
   if (stats.isSymbolicLink()) return 'a symbolic link';
@@ -309,7 +299,7 @@ export function writeManifest(file: string, manifest: StaticManifest): void {
   // Only a regular file (or nothing) is replaced: a symlink, FIFO, socket, device node or directory
   // at the target is someone else's, and is left as it is. Checked again right before the rename.
   refuseForeignTarget(target);
-  const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = temporaryPathFor(target);
   let created = false;
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
@@ -339,9 +329,5 @@ export function writeManifest(file: string, manifest: StaticManifest): void {
     const dirFd = fs.openSync(dir, 'r');
     try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
   } catch { /* best effort */ }
-  const leftover = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
-  for (const name of fs.readdirSync(dir)) {
-    const match = leftover.exec(name);
-    if (match && Number(match[1]) !== process.pid && !isRunning(Number(match[1]))) fs.rmSync(path.join(dir, name), { force: true });
-  }
+  sweepTemporaryFiles(dir, base);
 }
