@@ -93,6 +93,8 @@ export interface StaticHasherEventMap {
   warning: [message: string];
   /** The watcher failed (the hasher now hashes afresh for good). Emitted only when someone listens. */
   error: [error: Error];
+  /** `close()` was called (live-reload streams end on it). */
+  close: [];
 }
 
 /** Options of {@link StaticHasher.invalidate}. */
@@ -708,6 +710,11 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      this.emit('close');
+    } catch (error) {
+      this.#hostOptions.logger.warn(`static-hash: a 'close' listener threw: ${(error as Error)?.message ?? String(error)}`);
+    }
     this.#unsubscribe();
     if (this.#watcher) {
       // From here on the hasher caches as one without a watcher: until invalidate().
