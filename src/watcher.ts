@@ -189,12 +189,12 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
     return path.join(watched, name);
   };
   const onRaw = (_event: string, name: string, details: unknown): void => {
-    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (ignored.length === 0) {
-      // The path is worked out only for the change feed's listeners.
-      onEvent(wantsPaths === undefined ? undefined : rawPath(name, watched));
+      // The path is worked out only while the change feed has listeners.
+      onEvent(wantsPaths !== undefined && wantsPaths() ? rawPath(name, (details as { watchedPath?: string } | undefined)?.watchedPath) : undefined);
       return;
     }
+    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (watched === undefined) {
       if (!isIgnored(name)) onEvent(name);
       return;
