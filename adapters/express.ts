@@ -7,6 +7,10 @@ import { checkHasher, normalizeServeOptions, type NormalizedServeOptions, type P
 
 export { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL };
 import { originForm } from './serve/request-path.js';
+import { LiveReloadHub, handleLiveReload, requestPathname } from './serve/live-reload.js';
+
+export { LiveReloadHub };
+export type { LiveReloadSettings } from './serve/live-reload.js';
 
 export { removeFilenameHash, removeFilenameVersion } from './serve/request-path.js';
 export type { PrecompressedEncoding };
@@ -21,7 +25,10 @@ export type NormalizedServeStaticOptions = NormalizedServeOptions<ServerResponse
 export type NextFunction = (error?: unknown) => void;
 
 /** A Connect-style middleware; Express 4 and 5 accept it as is, and plain `node:http` can call it. */
-export type StaticMiddleware = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
+export type StaticMiddleware = ((req: IncomingMessage, res: ServerResponse, next: NextFunction) => void) & {
+  /** The live-reload hub with `liveReload` on (its `close()` ends every stream), else undefined. */
+  readonly liveReload?: LiveReloadHub;
+};
 
 // Express mounts a middleware by cutting its mount path from req.url into req.baseUrl.
 type RoutedRequest = IncomingMessage & { baseUrl?: unknown };
@@ -65,14 +72,16 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
   const settings = normalizeServeStaticOptions(hasher, options);
   const { setHeaders } = settings;
   const decide = createServeDecider(hasher, settings);
+  const hub = settings.liveReload === undefined ? undefined : new LiveReloadHub(hasher, settings.basePath, settings.liveReload);
 
-  return function staticHashMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
+  return Object.assign(function staticHashMiddleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
     // Express strips its mount path from req.url into req.baseUrl (keeping an absolute-form target's
     // scheme and host in front); joined they give the path this layer sees, rewrites by earlier
     // middleware included. Plain node:http has req.url only.
     const mount = (req as RoutedRequest).baseUrl;
     const url = originForm(req.url ?? '/');
     const target = typeof mount === 'string' && mount !== '' ? mount + url : url;
+    if (hub !== undefined && handleLiveReload(hub, requestPathname(target), req, res)) return;
     let decision: ServeDecision | Promise<ServeDecision>;
     try {
       decision = decide({ method: req.method, url: target, headers: req.headers });
@@ -108,5 +117,5 @@ export function serveStatic(hasher: StaticHasher, options: ServeStaticOptions = 
       }
       sendBody(res, decision);
     }
-  };
+  }, { liveReload: hub });
 }

@@ -18,6 +18,7 @@
 import { StaticHashError, type StaticHasher } from '../src/index.js';
 import { checkHasher, describeValue, escapeHtml, invalidOption, rejectUnknownKeys, withTemplatePosition, formatTemplatePosition, handlebarsPosition } from '../src/internal.js';
 import { createImportMapHelper, registerImportMapHelper } from './importmap-tag.js';
+import { LIVE_RELOAD_TAG, createLiveReloadHelper } from './livereload-tag.js';
 import { createIntegrityHelper, registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
@@ -466,6 +467,8 @@ export function registerStatic(target: HandlebarsTarget, hasher: StaticHasher, o
   registerIntegrityHelper(handlebars, hasher);
   // {{static_importmap "js/main.js"}}: the import map and modulepreload links of a module graph.
   registerImportMapHelper(handlebars, hasher);
+  // {{static_livereload}}: the live-reload client's script tag, or nothing when live reload is off.
+  handlebars.registerHelper(LIVE_RELOAD_TAG, createLiveReloadHelper(hasher, (html) => new SafeString(html)));
   return registration;
 }
 
@@ -475,7 +478,7 @@ export type StaticHelpersOptions = Pick<HandlebarsStaticOptions, 'helperName' | 
 /**
  * The helpers {@link registerStatic} registers, as a plain map for APIs that take one:
  * express-handlebars' `helpers` option, an `hbs.registerHelper` loop, `Handlebars.compile(t)(data, { helpers })`.
- * Keys are the helper names: `static` (or `helperName`), `staticIntegrity` and `static_importmap`. They behave exactly
+ * Keys are the helper names: `static` (or `helperName`), `staticIntegrity`, `static_importmap` and `static_livereload`. They behave exactly
  * as the registered ones (same escaping, `absolute=true`, errors with the template position) with
  * any copy of Handlebars, since they return HTML through `toHTML()` rather than a SafeString class.
  * The `<< >>` form needs an instance to translate templates: use {@link registerStatic} for it.
@@ -496,5 +499,6 @@ export function staticHelpers(hasher: StaticHasher, options: StaticHelpersOption
     [registration.helperName]: createStaticHelper(hasher, registration, safe),
     staticIntegrity: createIntegrityHelper(hasher, safe),
     static_importmap: createImportMapHelper(hasher, safe),
+    [LIVE_RELOAD_TAG]: createLiveReloadHelper(hasher, safe),
   };
 }

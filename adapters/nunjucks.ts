@@ -18,6 +18,7 @@
 import type { StaticHasher } from '../src/index.js';
 import { checkHasher, invalidOption, rejectUnknownKeys } from '../src/internal.js';
 import { registerImportMapTag, type NunjucksImportMapEnvironment } from './importmap-tag.js';
+import { registerLiveReloadTag, type NunjucksLiveReloadEnvironment } from './livereload-tag.js';
 import { registerIntegrityGlobal, withCodeInMessage } from './integrity-helpers.js';
 
 /**
@@ -236,5 +237,7 @@ export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, o
   registerIntegrityGlobal(env, hasher);
   // {% static_importmap "js/main.js" %}: the import map and modulepreload links of a module graph.
   registerImportMapTag(env as unknown as NunjucksImportMapEnvironment, hasher);
+  // {% static_livereload %}: the live-reload client's script tag, or nothing when live reload is off.
+  registerLiveReloadTag(env as unknown as NunjucksLiveReloadEnvironment, hasher);
   return registration;
 }

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
 import { AssetStore, type StaticAsset } from './asset.js';
 import { isStylesheet } from './css-references.js';
 import { StylesheetHasher } from './stylesheet.js';
@@ -60,6 +63,38 @@ export interface ResolvedReference {
   hash: string;
   /** The current URL of the reference. */
   url: string;
+}
+
+/** What moved the generation, in a {@link ChangeEvent}. */
+export type ChangeCause = 'watch' | 'invalidate' | 'store' | 'asset' | 'notify';
+
+/** What `hasher.on('change', …)` listeners receive after the generation moved (or `notify()`). */
+export interface ChangeEvent {
+  /** The generation now current: lookups from here on see the change. */
+  generation: number;
+  /**
+   * `'watch'`: the watcher saw files change (a burst of events is over); `'invalidate'`: `invalidate()`;
+   * `'store'`: another process moved a shared generation; `'asset'`: a server found a file changed
+   * since it was hashed; `'notify'`: `notify()`.
+   */
+  cause: ChangeCause;
+  /**
+   * The references that changed, sorted, when they are known: the paths the watcher saw, plus every
+   * stylesheet (read so far) that references one of them, transitively. `undefined`: anything may
+   * have changed.
+   */
+  references: readonly string[] | undefined;
+}
+
+/** The events of a {@link StaticHasher}, typed as chokidar 4 types its own. */
+export interface StaticHasherEventMap {
+  change: [event: ChangeEvent];
+  /** Every warning also given to `logger.warn`, with the same message. */
+  warning: [message: string];
+  /** The watcher failed (the hasher now hashes afresh for good). Emitted only when someone listens. */
+  error: [error: Error];
+  /** `close()` was called (live-reload streams end on it). */
+  close: [];
 }
 
 /** Options of {@link StaticHasher.invalidate}. */
@@ -167,9 +202,11 @@ interface Lookup {
  * Hashes are cached under the current generation (`"<generation>:<path>"`, Django's prefix-key
  * scheme); `invalidate()` or the watcher moves the generation, orphaning every cached hash at once.
  */
-export class StaticHasher {
+export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   // The hot path's map, first of the fields: url() on a hit reads it and #hits, nothing else.
   readonly #currentUrls: ReadonlyMap<string, string>;
+  // The options the parts of the hasher warn through: the user's logger, and 'warning' listeners.
+  readonly #hostOptions: Readonly<NormalizedOptions>;
   /** The validated options with every default filled in. */
   readonly options: Readonly<NormalizedOptions>;
   /** Resolves when the watcher's initial scan is done; at once without a watcher. */
@@ -222,7 +259,18 @@ export class StaticHasher {
    * reads and checks the manifest, and resolves `version: 'git'` to a commit.
    */
   constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
+    super();
     this.options = Object.freeze(options);
+    const userLogger = options.logger;
+    this.#hostOptions = Object.freeze({
+      ...options,
+      logger: {
+        warn: (message: string) => {
+          userLogger.warn(message);
+          if (this.listenerCount('warning') > 0) this.emit('warning', message);
+        },
+      },
+    });
     this.#manifest = manifest;
     this.#ownsStore = options.generation === undefined;
     this.#store = options.generation ?? new MemoryGenerationStore();
@@ -233,7 +281,7 @@ export class StaticHasher {
     this.#currentUrls = this.#urls.view();
     this.#hashes = new GenerationCache(this.#clock, { maxEntries });
     this.#integrities = new GenerationCache(this.#clock, { maxEntries });
-    this.#stylesheets = options.css ? new StylesheetHasher(this.options, this.#clock, (canonical, generation) => {
+    this.#stylesheets = options.css ? new StylesheetHasher(this.#hostOptions, this.#clock, (canonical, generation) => {
       const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
       return hash === MISSING ? undefined : hash;
     }) : undefined;
@@ -253,11 +301,13 @@ export class StaticHasher {
     if (options.watch) {
       this.#watcherState = 'starting';
       this.#watcher = watchRoots(options.roots, options.watch, {
-        onChange: (settling) => {
+        onChange: (settling, changed) => {
           this.#eventBurst = settling;
           this.#updateBypass();
           this.#onGeneration(this.#store.bump());
+          if (!settling) this.#emitChange('watch', changed === undefined ? undefined : this.#referencesOf(changed));
         },
+        wantsPaths: () => this.listenerCount('change') > 0,
         onFailure: (error) => this.#onWatcherFailure(error),
       });
       this.#updateBypass();
@@ -342,7 +392,7 @@ export class StaticHasher {
    */
   async asset(reference: string): Promise<StaticAsset | undefined> {
     this.#assets ??= new AssetStore({
-      options: this.options,
+      options: this.#hostOptions,
       clock: this.#clock,
       currentHash: (canonical, written, generation) => {
         const hash = this.#cachedHash(parseReference(canonical), written, generation);
@@ -355,7 +405,10 @@ export class StaticHasher {
       },
       changed: (generation) => {
         // The same move a watcher makes on a change it sees; several requests seeing one change move it once.
-        if (generation === this.#clock.generation) this.#onGeneration(this.#store.bump());
+        if (generation === this.#clock.generation) {
+          this.#onGeneration(this.#store.bump());
+          this.#emitChange('asset', undefined);
+        }
       },
       manifestFile: this.#manifest?.file,
     });
@@ -497,7 +550,61 @@ export class StaticHasher {
       this.#updateBypass();
     }
     this.#onGeneration(this.#store.bump());
+    this.#emitChange('invalidate', undefined);
     return this.#clock.generation;
+  }
+
+  /**
+   * Tells `'change'` listeners (live reload) that something changed which the hasher cannot see (a
+   * template, data), without moving the generation: `references` when you know them (reported as
+   * they are written), nothing for "anything may have changed" (a live-reload page reloads).
+   *
+   * @example
+   * hasher.notify(); // a template was saved: open pages reload
+   */
+  notify(references?: readonly string[]): void {
+    if (references !== undefined && (!Array.isArray(references) || references.some((entry) => typeof entry !== 'string'))) {
+      throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: notify() takes an array of references or nothing; got ${describeValue(references)}`, {
+        option: 'notify', value: references,
+      });
+    }
+    this.#emitChange('notify', references === undefined ? undefined : [...new Set(references)].sort());
+  }
+
+  /** Emits 'change' when someone listens; a listener that throws is reported as a warning, not to the caller. */
+  #emitChange(cause: ChangeCause, references: readonly string[] | undefined): void {
+    if (this.listenerCount('change') === 0) return;
+    const event: ChangeEvent = Object.freeze({ generation: this.#clock.generation, cause, references: references && Object.freeze(references) });
+    try {
+      this.emit('change', event);
+    } catch (error) {
+      // From a timer (the watcher) a throw would end the process; from invalidate() it would undo nothing.
+      this.#hostOptions.logger.warn(`static-hash: a 'change' listener threw: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+
+  /**
+   * The references behind absolute paths the watcher saw: each path under a root as that root names
+   * it (directories and the roots themselves left out), plus every stylesheet that references one.
+   */
+  #referencesOf(changed: ReadonlySet<string>): string[] {
+    const found = new Set<string>();
+    for (const file of changed) {
+      let isDirectory = false;
+      try {
+        isDirectory = fs.statSync(file).isDirectory();
+      } catch {
+        // Gone: reported, a page that used it should reload.
+      }
+      if (isDirectory) continue;
+      for (const root of this.options.roots) {
+        const relative = path.relative(root.realDir, file);
+        if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) continue;
+        found.add(root.prefix + relative.split(path.sep).join('/'));
+      }
+    }
+    if (this.#stylesheets !== undefined) for (const sheet of this.#stylesheets.dependents(found)) found.add(sheet);
+    return [...found].sort();
   }
 
   /**
@@ -610,6 +717,11 @@ export class StaticHasher {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      this.emit('close');
+    } catch (error) {
+      this.#hostOptions.logger.warn(`static-hash: a 'close' listener threw: ${(error as Error)?.message ?? String(error)}`);
+    }
     this.#unsubscribe();
     if (this.#watcher) {
       // From here on the hasher caches as one without a watcher: until invalidate().
@@ -714,7 +826,8 @@ export class StaticHasher {
   }
 
   #onMissing(parsed: ParsedReference, reference: string, generation: number): void {
-    const { onMissing, roots, logger } = this.options;
+    const { onMissing, roots } = this.options;
+    const { logger } = this.#hostOptions;
     if (onMissing === 'ignore') return;
     const file = lookedForPath(parsed.path, roots);
     // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
@@ -773,7 +886,8 @@ export class StaticHasher {
 
   /** Applies `onMissing` to what a graph could not follow: throws the first, or warns once per generation. */
   #reportUnresolved(graph: ModuleGraph, generation: number): void {
-    const { onMissing, logger } = this.options;
+    const { onMissing } = this.options;
+    const { logger } = this.#hostOptions;
     if (onMissing === 'ignore' || graph.unresolved.length === 0) return;
     if (onMissing === 'throw') {
       const first = graph.unresolved.find((entry) => entry.code !== undefined);
@@ -801,19 +915,24 @@ export class StaticHasher {
     // Back in touch under the same generation: whatever was cached before the store lost touch (hashes,
     // integrity values, stylesheets) may predate edits made meanwhile (which lookups have been showing,
     // computed afresh); never go back to any of it.
+    const before = this.#clock.generation;
     if (state.fresh && !this.#storeFresh) this.#clock.forgetAll();
     this.#storeFresh = state.fresh;
     this.#updateBypass();
     this.#onGeneration(state.generation);
+    if (this.#clock.generation !== before) this.#emitChange('store', undefined);
   }
 
   #onWatcherFailure(error: Error): void {
     if (this.#watcherState === 'closed') return;
     this.#watcherState = 'degraded';
     this.#updateBypass();
-    this.options.logger.warn(
+    this.#hostOptions.logger.warn(
       `static-hash: the file watcher failed (${error.message}); every lookup now hashes afresh (nocache) so no URL goes stale`,
     );
+    // An EventEmitter throws an 'error' nobody listens to: only listeners hear it.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.#emitChange('watch', undefined);
   }
 
   #updateBypass(): void {

@@ -7,7 +7,7 @@
  * hasher.url('js/app.js'); //=> '/static/js/app.js?v=3f9a1c0b7d2e'
  */
 export { createStaticHasher, StaticHasher } from './hasher.js';
-export type { InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
+export type { ChangeCause, ChangeEvent, StaticHasherEventMap, InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
 export { ASSET_ENCODINGS } from './asset.js';
 export type { AssetEncoding, AssetRepresentation, OpenedFile, StaticAsset } from './asset.js';
 export { StaticHashError } from './errors.js';

@@ -11,7 +11,7 @@ export type { GenerationCacheOptions } from './generation.js';
 export { clockOf, rememberedAsset } from './hasher.js';
 export { describeValue, invalidOption } from './errors.js';
 export { rejectUnknownKeys } from './options.js';
-export { baseUrlPath } from './url.js';
+export { baseUrlPath, encodePath } from './url.js';
 export { isStylesheet } from './css-references.js';
 
 /**

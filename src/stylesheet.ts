@@ -96,6 +96,9 @@ export class StylesheetHasher {
   readonly #rewritten: GenerationCache<string, Buffer>;
   #warned = new Set<string>();
   #warnedGeneration = -1;
+  // What each stylesheet referenced when it was last read (every file, not only stylesheets), for
+  // the change feed: a changed image changes every stylesheet that references it, transitively.
+  readonly #references = new Map<string, readonly string[]>();
 
   constructor(options: Readonly<NormalizedOptions>, clock: GenerationClock, hashAsset: HashAsset) {
     this.#options = options;
@@ -198,7 +201,10 @@ export class StylesheetHasher {
       return node;
     }
     node.text = read.bytes.toString('latin1');
-    if (!MAY_REFERENCE.test(node.text)) return node;
+    if (!MAY_REFERENCE.test(node.text)) {
+      this.#references.delete(canonical);
+      return node;
+    }
     node.references = findReferences(new CssTokenizer(node.text, true, true));
     const { cssIgnore } = this.#options;
     const slash = canonical.lastIndexOf('/');
@@ -225,7 +231,44 @@ export class StylesheetHasher {
       return target;
     });
     node.edges = [...edges];
+    this.#remember(canonical, node.targets);
     return node;
+  }
+
+  #remember(canonical: string, targets: ReadonlyArray<FileTarget | undefined>): void {
+    const paths = new Set<string>();
+    for (const target of targets) if (target !== undefined) paths.add(target.path);
+    this.#references.delete(canonical);
+    if (paths.size === 0) return;
+    // Bounded like every cache: the oldest entries go first (a Map keeps insertion order).
+    if (this.#references.size >= this.#options.maxEntries) this.#references.delete(this.#references.keys().next().value!);
+    this.#references.set(canonical, [...paths]);
+  }
+
+  /**
+   * Every stylesheet read so far whose text references one of `paths`, directly or through other
+   * stylesheets (their hashes change with it), `paths` excluded unless reached again through a cycle.
+   */
+  dependents(paths: Iterable<string>): Set<string> {
+    const reverse = new Map<string, string[]>();
+    for (const [sheet, references] of this.#references) {
+      for (const reference of references) {
+        let list = reverse.get(reference);
+        if (list === undefined) reverse.set(reference, (list = []));
+        list.push(sheet);
+      }
+    }
+    const found = new Set<string>();
+    const queue = [...paths];
+    while (queue.length > 0) {
+      const path = queue.pop()!;
+      for (const sheet of reverse.get(path) ?? []) {
+        if (found.has(sheet)) continue;
+        found.add(sheet);
+        queue.push(sheet);
+      }
+    }
+    return found;
   }
 
   /** Hashes one strongly connected component; returns the root's bytes if the root is in it. */

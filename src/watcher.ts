@@ -9,8 +9,15 @@ export interface WatcherHandlers {
    * Something under a root changed: move the generation. Called with `settling: true` at the first
    * event of a burst and with `settling: false` once the burst is over (no event for `debounceMs`).
    * While settling, the owner must cache nothing: files may still be being written.
+   * `changed`: with `settling: false`, the absolute paths events named during the burst, when
+   * `wantsPaths()` said so at each event; undefined otherwise.
    */
-  onChange(settling: boolean): void;
+  onChange(settling: boolean, changed?: ReadonlySet<string>): void;
+  /**
+   * Whether the owner wants to know which paths changed (someone listens to its change feed). Asked
+   * per event; when it says no, an event costs what it did before the feed existed.
+   */
+  wantsPaths?(): boolean;
   /** The watcher can no longer be trusted to see every change. Called at most once. */
   onFailure(error: Error): void;
 }
@@ -24,6 +31,8 @@ export interface RootWatcher {
    * of the public API: the hasher never hands it out.
    */
   readonly chokidar: FSWatcher;
+  /** Paths recorded for the change feed since the watcher started: for tests (0 while nobody listens). */
+  readonly pathsRecorded: number;
   /** Stops watching and releases every handle and timer. Idempotent. */
   close(): Promise<void>;
 }
@@ -100,6 +109,9 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
   let settling = false;
   let lastEventAt = 0;
   let burstTimer: NodeJS.Timeout | undefined;
+  let changed: Set<string> | undefined;
+  let pathsRecorded = 0;
+  const wantsPaths = handlers.wantsPaths;
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => {
     resolveReady = resolve;
@@ -143,12 +155,18 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
       }
     }
     settling = false;
-    handlers.onChange(false);
+    const paths = changed;
+    changed = undefined;
+    handlers.onChange(false, paths);
   };
 
-  const onEvent = (): void => {
+  const onEvent = (file?: string): void => {
     if (closed || failed) return;
     lastEventAt = performance.now();
+    if (file !== undefined && wantsPaths !== undefined && wantsPaths()) {
+      (changed ??= new Set()).add(file);
+      pathsRecorded++;
+    }
     if (!settling) {
       settling = true;
       handlers.onChange(true);
@@ -165,21 +183,28 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
     }
     return false;
   };
-  const onRaw = (_event: string, changed: string, details: unknown): void => {
+  // fs.watch: `name` is a name inside `watchedPath` (a directory's entry, or the watched file's own
+  // name); polling: `name` is the absolute path.
+  const rawPath = (name: string, watched: string | undefined): string => {
+    if (watched === undefined) return name;
+    if (!name || path.basename(watched) === name) return watched;
+    return path.join(watched, name);
+  };
+  const onRaw = (_event: string, name: string, details: unknown): void => {
     if (ignored.length === 0) {
-      onEvent();
+      // The path is worked out only while the change feed has listeners.
+      onEvent(wantsPaths !== undefined && wantsPaths() ? rawPath(name, (details as { watchedPath?: string } | undefined)?.watchedPath) : undefined);
       return;
     }
-    // fs.watch: `changed` is a name inside `watchedPath` (a directory's entry, or the watched file's
-    // own name); polling: `changed` is the absolute path.
     const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (watched === undefined) {
-      if (!isIgnored(changed)) onEvent();
+      if (!isIgnored(name)) onEvent(name);
       return;
     }
-    const inside = changed ? path.join(watched, changed) : watched;
-    const itself = !changed || path.basename(watched) === changed;
-    if (!isIgnored(inside) || (itself && !isIgnored(watched))) onEvent();
+    const inside = name ? path.join(watched, name) : watched;
+    const itself = !name || path.basename(watched) === name;
+    if (!isIgnored(inside)) onEvent(itself ? watched : inside);
+    else if (itself && !isIgnored(watched)) onEvent(watched);
   };
 
   // An entry replaced by one of the other kind in one tick (rm a.js; mkdir a.js; write a.js/x.js)
@@ -201,7 +226,7 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
   };
 
   chokidar.on('all', (event, changed) => {
-    onEvent();
+    onEvent(changed);
     if (event === 'change' || event === 'add' || event === 'unlink') rewatchIfKindChanged(changed, false);
     else if (event === 'unlinkDir') rewatchIfKindChanged(changed, true);
     if (event === 'unlinkDir' && dirs.includes(changed)) fail(new Error(`root directory ${changed} was removed`));
@@ -217,6 +242,9 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
   return {
     ready,
     chokidar,
+    get pathsRecorded() {
+      return pathsRecorded;
+    },
     close() {
       if (closed) return Promise.resolve();
       closed = true;

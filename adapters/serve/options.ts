@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import type { AssetEncoding, StaticHasher } from '../../src/index.js';
 import { checkHasher as checkStaticHasher, invalidOption, rejectUnknownKeys } from '../../src/internal.js';
 import { pathOfBaseUrl } from './request-path.js';
+import { normalizeLiveReload, type LiveReloadSettings, type NormalizedLiveReload } from './live-reload.js';
 
 /** A precompressed sibling the middleware can serve: `br` from `file.br`, `gzip` from `file.gz`. */
 export type PrecompressedEncoding = AssetEncoding;
@@ -53,6 +54,15 @@ export interface ServeOptions<Response> {
    * @default undefined
    */
   setHeaders?: (res: Response, file: string, stat: Stats) => void;
+  /**
+   * Live reload for development: serves a Server-Sent Events stream at
+   * `<basePath>__static-hash/live-reload` and its client at `<basePath>__static-hash/live-reload.js`,
+   * which the `static_livereload` template tag loads; changed stylesheets are swapped in open pages,
+   * other changes reload them. `{ heartbeatMs }` sets the heartbeat. Off unless set, whatever
+   * `NODE_ENV` says (write `liveReload: process.env.NODE_ENV === 'development'`). See docs/live-reload.md.
+   * @default false
+   */
+  liveReload?: boolean | LiveReloadSettings;
 }
 
 /** {@link ServeOptions} with every default filled in. */
@@ -65,9 +75,11 @@ export interface NormalizedServeOptions<Response> {
   /** Distinct, in order of preference. */
   encodings: PrecompressedEncoding[];
   setHeaders: ((res: Response, file: string, stat: Stats) => void) | undefined;
+  /** Undefined when off. */
+  liveReload: NormalizedLiveReload | undefined;
 }
 
-const OPTION_NAMES = ['basePath', 'staleVersion', 'fallthrough', 'dotfiles', 'encodings', 'setHeaders'] as const;
+const OPTION_NAMES = ['basePath', 'staleVersion', 'fallthrough', 'dotfiles', 'encodings', 'setHeaders', 'liveReload'] as const;
 
 /** Every default in one place. */
 const DEFAULTS = {
@@ -131,6 +143,7 @@ export function normalizeServeOptions<Response>(adapter: string, hasher: StaticH
     dotfiles: choice(adapter, options.dotfiles, 'dotfiles', ['ignore', 'deny', 'allow'] as const, DEFAULTS.dotfiles),
     encodings,
     setHeaders: options.setHeaders,
+    liveReload: normalizeLiveReload(adapter, options.liveReload),
   };
 }
 

@@ -1,6 +1,7 @@
 // The demo site: one page rendered by Nunjucks with <% %> tags, one by Handlebars with << >>
 // delimiters, assets served by the static-hash middleware with immutable caching, and a watcher that
-// moves the generation whenever a file under public/ changes.
+// moves the generation whenever a file under public/ changes. With live reload (on by default here:
+// the demo is a development server), an edited stylesheet is applied to the open page at once.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Starts the demo. `siteDir` holds public/ and views/ (the tests pass a copy so they can edit it).
  * Resolves to { url, hasher, close() } once the server listens and the watcher is ready.
  */
-export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1', logger = console, logRequests = true } = {}) {
+export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1', logger = console, logRequests = true, liveReload = true } = {}) {
   const hasher = await createStaticHasher({
     root: path.join(siteDir, 'public'), baseUrl: '/static/', watch: true, logger,
     // The bare specifier app.js imports: a vendored package under public/vendor/.
@@ -46,14 +47,14 @@ export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1
       next();
     });
   }
-  app.use(serveStatic(hasher));
+  app.use(serveStatic(hasher, { liveReload }));
   // Pages are revalidated on every visit: they carry the asset URLs, so they must never be stale.
   app.use((_req, res, next) => {
     res.set('Cache-Control', 'no-cache');
     next();
   });
   app.get('/', (_req, res, next) => {
-    env.render('index.njk', { title: 'Nunjucks', generation: hasher.generation }, (error, html) => {
+    env.render('index.njk', { title: 'Nunjucks', generation: hasher.generation, liveReload }, (error, html) => {
       if (error) next(error);
       else res.type('html').send(html);
     });
@@ -61,7 +62,7 @@ export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1
   app.get('/handlebars', async (_req, res, next) => {
     try {
       const source = await fs.promises.readFile(path.join(views, 'handlebars.hbs'), 'utf8');
-      res.type('html').send(handlebars.compile(source)({ generation: hasher.generation }));
+      res.type('html').send(handlebars.compile(source)({ generation: hasher.generation, liveReload }));
     } catch (error) {
       next(error);
     }

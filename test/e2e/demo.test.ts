@@ -37,7 +37,7 @@ async function startDemo(): Promise<Demo> {
   fs.cpSync(path.join(projectRoot, 'examples/site'), siteDir, { recursive: true });
   const child = spawn(process.execPath, [path.join(projectRoot, 'scripts/start.mjs')], {
     cwd: projectRoot,
-    env: { ...process.env, PORT: '0', STATIC_HASH_DEMO_SITE: siteDir },
+    env: { ...process.env, PORT: '0', STATIC_HASH_DEMO_SITE: siteDir, STATIC_HASH_DEMO_LIVE_RELOAD: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
