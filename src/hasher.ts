@@ -239,6 +239,8 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   #misses = 0;
   #watcher: RootWatcher | undefined;
   #closed = false;
+  // True while this hasher's own store.bump() runs: the store's synchronous echo is not a remote change.
+  #bumping = false;
   readonly #modules: ModuleResolver;
   readonly #moduleHost: ModuleHost;
   // What each module imports, and walked graphs by entry: the current generation's, dropped whole when it moves.
@@ -304,7 +306,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
         onChange: (settling, changed) => {
           this.#eventBurst = settling;
           this.#updateBypass();
-          this.#onGeneration(this.#store.bump());
+          this.#bump();
           if (!settling) this.#emitChange('watch', changed === undefined ? undefined : this.#referencesOf(changed));
         },
         wantsPaths: () => this.listenerCount('change') > 0,
@@ -406,7 +408,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       changed: (generation) => {
         // The same move a watcher makes on a change it sees; several requests seeing one change move it once.
         if (generation === this.#clock.generation) {
-          this.#onGeneration(this.#store.bump());
+          this.#bump();
           this.#emitChange('asset', undefined);
         }
       },
@@ -549,7 +551,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       this.#nocache = options.nocache;
       this.#updateBypass();
     }
-    this.#onGeneration(this.#store.bump());
+    this.#bump();
     this.#emitChange('invalidate', undefined);
     return this.#clock.generation;
   }
@@ -906,6 +908,21 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     }
   }
 
+  /**
+   * Moves the shared generation for a change this hasher saw. A store tells every subscriber of a
+   * bump, this hasher included, synchronously: that echo is not another process's change, so it
+   * must not reach 'change' listeners as "everything may have changed" (a live-reload page would
+   * reload for an edit it can swap in place). The caller reports the change with what it knows.
+   */
+  #bump(): void {
+    this.#bumping = true;
+    try {
+      this.#onGeneration(this.#store.bump());
+    } finally {
+      this.#bumping = false;
+    }
+  }
+
   #onGeneration(generation: number): void {
     // Generations only move forward, even if a shared store reports an older value late.
     if (this.#clock.advance(generation)) this.#warned.clear();
@@ -920,7 +937,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     this.#storeFresh = state.fresh;
     this.#updateBypass();
     this.#onGeneration(state.generation);
-    if (this.#clock.generation !== before) this.#emitChange('store', undefined);
+    if (this.#clock.generation !== before && !this.#bumping) this.#emitChange('store', undefined);
   }
 
   #onWatcherFailure(error: Error): void {

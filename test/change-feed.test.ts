@@ -192,3 +192,33 @@ describe('the change feed', () => {
     console.log(`change feed: ${hasher.generation} generations, ${recorded} paths recorded only while listened to`);
   });
 });
+
+describe('a store echoing a bump', () => {
+  it("reports a hasher's own change once, with what it knows, and the store's echo only to the other hashers on it", async () => {
+    // Stores tell every subscriber of a bump, synchronously, the bumping hasher included.
+    const store = new MemoryGenerationStore();
+    const site = fixture({ 'css/site.css': 'body { color: red }', 'a.txt': 'a' });
+    const logger = recordingLogger();
+    const editing = await createStaticHasher({ root: site.dir, generation: store, watch: true, logger });
+    const other = await createStaticHasher({ root: site.dir, generation: store, logger });
+    cleanups.push(() => other.close(), () => editing.close());
+    await editing.ready;
+    const own: ChangeEvent[] = [];
+    const remote: ChangeEvent[] = [];
+    editing.on('change', (event) => own.push(event));
+    other.on('change', (event) => remote.push(event));
+
+    const generation = editing.invalidate();
+    expect(own).toEqual([{ generation, cause: 'invalidate', references: undefined }]);
+    expect(remote).toEqual([{ generation, cause: 'store', references: undefined }]);
+
+    site.write('css/site.css', 'body { color: blue }');
+    await reported(own, 'css/site.css');
+    // Not one "everything may have changed" from the echo: a live-reload page would reload for an
+    // edit it can swap in place.
+    expect(own.filter((event) => event.cause !== 'watch' && event.cause !== 'invalidate')).toEqual([]);
+    expect(own.filter((event) => event.cause === 'watch' && event.references === undefined)).toEqual([]);
+    expect(remote.length).toBeGreaterThan(1);
+    expect(remote.every((event) => event.cause === 'store')).toBe(true);
+  });
+});
