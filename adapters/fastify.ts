@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { StaticHasher } from '../src/index.js';
-import { invalidOption, rejectUnknownKeys } from '../src/internal.js';
+import { checkHasher as checkStaticHasher, invalidOption, rejectUnknownKeys } from '../src/internal.js';
 import { createServeDecider, type ServeDecision } from './serve/decide.js';
 import { fileStream } from './serve/file-stream.js';
 import { checkHasher, normalizeServeOptions, type PrecompressedEncoding, type ServeOptions } from './serve/options.js';
@@ -72,6 +72,7 @@ async function staticHashPlugin(fastify: FastifyInstance, options: StaticHashFas
   if (typeof options !== 'object' || options === null) invalidOption(ADAPTER, 'options', 'an object with a hasher', options);
   rejectUnknownKeys(options, OPTION_NAMES, `${ADAPTER} option`);
   const { hasher, prefix, views, ...serveOptions } = options;
+  checkStaticHasher(hasher, ADAPTER, 'option "hasher"');
   checkHasher(ADAPTER, 'fastify.register(staticHash, { hasher })', hasher);
   if (views !== undefined && typeof views !== 'boolean') invalidOption(ADAPTER, 'views', 'a boolean', views);
   // fallthrough: a missing file goes to Fastify's not-found handler (reply.callNotFound()), which
