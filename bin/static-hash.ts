@@ -81,6 +81,8 @@ class UsageError extends Error {
 
 /** The flag of `options` closest to `typed` ('--otu' -> '--out'), or undefined when none is close. */
 function closestFlag(typed: string, flags: readonly string[]): string | undefined {
+  // A one-letter flag is one letter from every other: no guess for -x.
+  if (/^-[^-]$/.test(typed)) return undefined;
   let best: string | undefined;
   let distance = Infinity;
   for (const flag of flags) {
