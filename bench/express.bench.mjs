@@ -54,7 +54,7 @@ async function frameworkServer(kind, root) {
       const { default: staticHash } = await import('../dist/esm/adapters/fastify.js');
       const hasher = await createStaticHasher({ root });
       await hasher.warm();
-      await app.register(staticHash, { hasher, views: false });
+      await app.register(staticHash, { hasher }); // defaults: the views hook included
     } else {
       const { default: fastifyStatic } = await import('@fastify/static');
       await app.register(fastifyStatic, { root, prefix: '/static/' });
@@ -64,6 +64,9 @@ async function frameworkServer(kind, root) {
   }
   const { default: Koa } = await import('koa');
   const app = new Koa();
+  // autocannon closes its connections mid-response at each phase's end; Koa would log every one
+  // (ERR_STREAM_PREMATURE_CLOSE). Both Koa servers alike.
+  app.silent = true;
   if (kind === 'static-hash-koa') {
     const { createStaticHasher } = await import('../dist/esm/src/index.js');
     const { serveStatic } = await import('../dist/esm/adapters/koa.js');

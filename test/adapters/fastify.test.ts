@@ -1,6 +1,8 @@
 // static-hash/fastify beyond the shared contract (test/adapters/contract.test.ts): templates of
 // both engines through @fastify/view, @fastify/compress, the prefix, the decorator, bad options.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -134,4 +136,48 @@ describe('bad options: ERR_STATIC_INVALID_OPTION at register time', () => {
     expect((error as StaticHashError).code).toBe('ERR_STATIC_INVALID_OPTION');
     expect((error as Error).message).toContain('static-hash/fastify');
   });
+});
+
+it('a streamed file rewritten in place while it streams never completes a response, and its descriptor is closed', async () => {
+  // Over cache.maxFileBytes: streamed from the checked descriptor; the fault is injected for real
+  // by rewriting the file between the first chunk and the last byte.
+  const big = path.join(root, 'big.bin');
+  fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024));
+  const local = await createStaticHasher({ root, baseUrl: '/assets/' });
+  const app = Fastify();
+  await app.register(staticHash, { hasher: local });
+  const server = await serve(app);
+  const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+  try {
+    const url = local.url('big.bin');
+    const before = openDescriptors();
+    const outcome = await new Promise<{ complete: boolean; bytes: number }>((resolve) => {
+      http.get({ host: '127.0.0.1', port: server.port, path: url, agent: false }, (res) => {
+        let bytes = 0;
+        let rewritten = false;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (!rewritten) {
+            rewritten = true;
+            res.pause();
+            fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024));
+            res.resume();
+          }
+        });
+        res.on('end', () => resolve({ complete: res.complete, bytes }));
+        res.on('close', () => resolve({ complete: res.complete, bytes }));
+        res.on('error', () => resolve({ complete: false, bytes }));
+      });
+    });
+    expect(outcome.complete).toBe(false);
+    expect(outcome.bytes).toBeLessThan(3 * 1024 * 1024);
+    // The next request for it gets the new bytes, whole (a fresh lookup), and nothing leaked.
+    const fresh = await request(server.port, local.url('big.bin'));
+    expect([fresh.status, fresh.complete, fresh.body.equals(fs.readFileSync(big))]).toEqual([200, true, true]);
+    expect(openDescriptors()).toBeLessThanOrEqual(before);
+  } finally {
+    await server.close();
+    await local.close();
+    fs.rmSync(big);
+  }
 });
