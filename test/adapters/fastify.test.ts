@@ -71,6 +71,21 @@ describe.each([
   });
 });
 
+it('Handlebars inside #each: {{@root.static}} (as docs/serving.md says) finds the values', async () => {
+  fs.writeFileSync(path.join(views, 'list.hbs'), '{{#each files}}<a href="{{@root.static this}}">{{/each}}');
+  const app = Fastify();
+  await app.register(fastifyView, { engine: { handlebars }, root: views });
+  await app.register(staticHash, { hasher });
+  app.get('/', (_request, reply) => reply.view('list.hbs', { files: ['css/site.css', 'js/app.js'] }));
+  const server = await serve(app);
+  try {
+    const reply = await request(server.port, '/');
+    expect(reply.body.toString()).toBe(`<a href="${hasher.url('css/site.css')}"><a href="${hasher.url('js/app.js')}">`);
+  } finally {
+    await server.close();
+  }
+});
+
 it('decorates the instance with the hasher', async () => {
   const app = Fastify();
   await app.register(staticHash, { hasher });
