@@ -13,6 +13,7 @@ import handlebars from 'handlebars';
 import nunjucks from 'nunjucks';
 import { createStaticHasher, StaticHashError, type StaticHasher } from '../../src/index';
 import staticHash from '../../adapters/fastify';
+import { registerStatic as registerNunjucks } from '../../adapters/nunjucks';
 import { request } from '../helpers/http';
 
 let dir: string;
@@ -81,6 +82,21 @@ it('Handlebars inside #each: {{@root.static}} (as docs/serving.md says) finds th
   try {
     const reply = await request(server.port, '/');
     expect(reply.body.toString()).toBe(`<a href="${hasher.url('css/site.css')}"><a href="${hasher.url('js/app.js')}">`);
+  } finally {
+    await server.close();
+  }
+});
+
+it('Nunjucks tag form through @fastify/view: options.onConfigure registers it (as docs/serving.md says)', async () => {
+  fs.writeFileSync(path.join(views, 'tag.njk'), '{% static "css/site.css" %} {% static_importmap "js/app.js" %}');
+  const app = Fastify();
+  await app.register(fastifyView, { engine: { nunjucks }, root: views, options: { onConfigure: (env: nunjucks.Environment) => registerNunjucks(env, hasher) } });
+  await app.register(staticHash, { hasher });
+  app.get('/', (_request, reply) => reply.view('tag.njk'));
+  const server = await serve(app);
+  try {
+    const html = (await request(server.port, '/')).body.toString();
+    expect(html.startsWith(`${hasher.url('css/site.css')} <script type="importmap">`)).toBe(true);
   } finally {
     await server.close();
   }
