@@ -1,5 +1,7 @@
-// Load test of static-hash/express against serve-static on the same files and the same requests,
-// each server in its own child process on 127.0.0.1, driven by autocannon from this process.
+// Load test of each static-hash server adapter against its framework's usual static server, on the
+// same files and the same requests: static-hash/express vs serve-static, static-hash/fastify vs
+// @fastify/static, static-hash/koa vs koa-static (with koa-conditional-get, as koa-static's README
+// pairs it, for 304s). Each server in its own child process on 127.0.0.1, driven by autocannon.
 // Mixed traffic: current-version URLs (?v=HASH, immutable), unversioned URLs (no-cache) and
 // conditional requests answered 304. Two sets of files, each with its own ratio: small assets
 // (1-64 KiB: static-hash answers them from the exact bytes it hashed, in memory) and MiB-sized ones
@@ -25,6 +27,15 @@ const CONNECTIONS = 10;
 // Our requests/s against serve-static's (issue #15): memory-served exact bytes on small assets,
 // streaming on a par on large ones.
 const TARGETS = { small: 1.5, large: 0.95 };
+// Issue #17: the Fastify plugin and the Koa middleware at least on a par with their peers on small assets.
+const FRAMEWORK_TARGETS = { small: 1.0, large: 0.95 };
+
+// Each pair: ours, the peer, the label.
+const PAIRS = [
+  ['static-hash', 'serve-static', 'static-hash/express', 'serve-static 2'],
+  ['static-hash-fastify', 'fastify-static', 'static-hash/fastify', '@fastify/static 10'],
+  ['static-hash-koa', 'koa-static', 'static-hash/koa', 'koa-static 5 + koa-conditional-get'],
+];
 
 if (process.argv[2] === 'server') {
   await runServer(process.argv[3], process.argv[4]);
@@ -32,8 +43,62 @@ if (process.argv[2] === 'server') {
   await main();
 }
 
-/** Child process: one server, plain node:http, files under /static/. */
+
+/** The Fastify and Koa servers, each as its users set it up, under /static/. */
+async function frameworkServer(kind, root) {
+  if (kind === 'static-hash-fastify' || kind === 'fastify-static') {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify({ keepAliveTimeout: 60_000 });
+    if (kind === 'static-hash-fastify') {
+      const { createStaticHasher } = await import('../dist/esm/src/index.js');
+      const { default: staticHash } = await import('../dist/esm/adapters/fastify.js');
+      const hasher = await createStaticHasher({ root });
+      await hasher.warm();
+      await app.register(staticHash, { hasher }); // defaults: the views hook included
+    } else {
+      const { default: fastifyStatic } = await import('@fastify/static');
+      await app.register(fastifyStatic, { root, prefix: '/static/' });
+    }
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return app.server.address().port;
+  }
+  const { default: Koa } = await import('koa');
+  const app = new Koa();
+  // autocannon closes its connections mid-response at each phase's end; Koa would log every one
+  // (ERR_STREAM_PREMATURE_CLOSE). Both Koa servers alike.
+  app.silent = true;
+  if (kind === 'static-hash-koa') {
+    const { createStaticHasher } = await import('../dist/esm/src/index.js');
+    const { serveStatic } = await import('../dist/esm/adapters/koa.js');
+    const hasher = await createStaticHasher({ root });
+    await hasher.warm();
+    app.use(serveStatic(hasher));
+  } else {
+    const { default: conditional } = await import('koa-conditional-get');
+    const { default: koaStatic } = await import('koa-static');
+    const serve = koaStatic(root);
+    app.use(conditional());
+    // koa-static serves from its root at '/': mounted under /static/ as koa-mount would.
+    app.use(async (ctx, next) => {
+      if (!ctx.path.startsWith('/static/')) return next();
+      ctx.path = ctx.path.slice('/static'.length);
+      return serve(ctx, next);
+    });
+  }
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server.address().port;
+}
+
+/** Child process: one server, files under /static/. */
 async function runServer(kind, root) {
+  if (kind !== 'static-hash' && kind !== 'serve-static') {
+    const port = await frameworkServer(kind, root);
+    process.send({ port });
+    process.on('disconnect', () => process.exit(0));
+    return;
+  }
   let handle;
   if (kind === 'static-hash') {
     const { createStaticHasher } = await import('../dist/esm/src/index.js');
@@ -110,7 +175,8 @@ async function buildRequests(port, urls) {
   const requests = [];
   for (const { versioned, plain } of urls) {
     const first = await get(port, plain);
-    const revalidate = { 'If-None-Match': first.headers.etag };
+    // koa-send gives no ETag: its revalidation is by Last-Modified.
+    const revalidate = first.headers.etag !== undefined ? { 'If-None-Match': first.headers.etag } : { 'If-Modified-Since': first.headers['last-modified'] };
     const checks = [[versioned, {}, 200], [plain, {}, 200], [plain, revalidate, 304]];
     for (const [requestPath, headers, status] of checks) {
       const reply = await get(port, requestPath, headers);
@@ -155,30 +221,42 @@ async function main() {
 
   const servers = {};
   let failed = false;
+  const summary = [];
   try {
-    for (const kind of ['static-hash', 'serve-static']) {
-      const { child, port } = await startServer(kind, root);
-      servers[kind] = { child, port, requests: {} };
-      for (const set of Object.keys(sets)) servers[kind].requests[set] = await buildRequests(port, urls[set]);
+    console.log(`mixed traffic: per file (current ?v=, unversioned, 304), ${CONNECTIONS} connections, ${PHASES} x ${PHASE_SECONDS} s per server and set, alternating within each pair`);
+    console.log(`machine: ${os.cpus().length} cores, shared with other work while measuring (figures are ratios within a pair, measured in turns)`);
+    for (const [oursKind, theirsKind, oursName, theirsName] of PAIRS) {
+      const pair = {};
+      for (const kind of [oursKind, theirsKind]) {
+        const { child, port } = await startServer(kind, root);
+        pair[kind] = servers[kind] = { child, port, requests: {} };
+        for (const set of Object.keys(sets)) pair[kind].requests[set] = await buildRequests(port, urls[set]);
+      }
+      for (const set of Object.keys(sets)) {
+        await measure(pair, (server) => server.requests[set]);
+        const ours = pair[oursKind];
+        const theirs = pair[theirsKind];
+        const label = set === 'small' ? `small assets (${sets.small.length} files, 1-64 KiB)` : `large assets (${sets.large.length} files, 1.5-4 MiB)`;
+        const ratio = report({
+          name: `${oursName}, ${label}`,
+          value: ours.total / ours.seconds,
+          floor: theirs.total / theirs.seconds,
+          floorName: `${theirsName}, same files and requests`,
+          unit: 'req/s',
+        });
+        const target = oursKind === 'static-hash' ? TARGETS[set] : FRAMEWORK_TARGETS[set];
+        console.log(`  ratio ${ratio.toFixed(2)}x (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT met'})`);
+        console.log(`  errors, timeouts, 4xx and 5xx for valid URLs: ${oursName} ${ours.bad} of ${ours.total}, ${theirsName} ${theirs.bad} of ${theirs.total}`);
+        console.log(`  2xx / 3xx answers: ${oursName} ${ours.ok} / ${ours.notModified}, ${theirsName} ${theirs.ok} / ${theirs.notModified}`);
+        summary.push(`${oursName} vs ${theirsName}, ${set}: ${ratio.toFixed(2)}x`);
+        if (ours.bad > 0) failed = true;
+      }
+      for (const kind of [oursKind, theirsKind]) {
+        pair[kind].child.kill();
+        delete servers[kind];
+      }
     }
-    console.log(`mixed traffic: per file (current ?v=, unversioned, 304), ${CONNECTIONS} connections, ${PHASES} x ${PHASE_SECONDS} s per server and set, alternating`);
-    for (const set of Object.keys(sets)) {
-      await measure(servers, (server) => server.requests[set]);
-      const ours = servers['static-hash'];
-      const theirs = servers['serve-static'];
-      const label = set === 'small' ? `small assets (${sets.small.length} files, 1-64 KiB)` : `large assets (${sets.large.length} files, 1.5-4 MiB)`;
-      const ratio = report({
-        name: `static-hash/express, ${label}`,
-        value: ours.total / ours.seconds,
-        floor: theirs.total / theirs.seconds,
-        floorName: 'serve-static 2, same files and requests',
-        unit: 'req/s',
-      });
-      console.log(`  ratio ${ratio.toFixed(2)}x (target >= ${TARGETS[set]}x: ${ratio >= TARGETS[set] ? 'met' : 'NOT met'})`);
-      console.log(`  errors, timeouts, 4xx and 5xx for valid URLs: static-hash ${ours.bad} of ${ours.total}, serve-static ${theirs.bad} of ${theirs.total}`);
-      console.log(`  2xx / 3xx answers: static-hash ${ours.ok} / ${ours.notModified}, serve-static ${theirs.ok} / ${theirs.notModified}`);
-      if (ours.bad > 0) failed = true;
-    }
+    console.log(`\nsummary (ours / peer, req/s):\n  ${summary.join('\n  ')}`);
     if (failed) process.exitCode = 1;
   } finally {
     for (const server of Object.values(servers)) server.child.kill();

@@ -9,12 +9,14 @@
  * npx static-hash manifest --root public --out static-manifest.json --integrity
  * npx static-hash url js/app.js --root public   # prints /static/js/app.js?v=3f9a1c0b7d2e
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   buildManifest, buildStatic, createStaticHasher, hasZstd, StaticHashError, verifyStatic, writeManifest, type BuildCompression, type RootOption,
   type StaticHasherOptions,
 } from '../src/index.js';
+import { editDistance } from '../src/internal.js';
 
 const MAIN_HELP = `Usage: static-hash <command> [options]
 
@@ -25,6 +27,10 @@ Commands:
   build      write the bytes every hash covers (and hashed names, .br/.gz siblings, the manifest) to a directory
   verify     check a built directory against its manifest; exit 1 listing every file that drifted
   url        print the URL of one or more references
+
+Options:
+  -h, --help   show this help
+  --version    print the version of static-hash
 
 Run "static-hash <command> --help" for a command's options.
 `;
@@ -47,10 +53,10 @@ Options:
   --root <dir>            a directory of static files; repeat for several; "<prefix>=<dir>"
                           mounts one under a prefix, e.g. --root vendor/=node_modules/x/dist
                           (default "public")
-  --out <file>            where to write the manifest (default "static-manifest.json")
+  -o, --out <file>        where to write the manifest (default "static-manifest.json")
   --integrity             also record sha384 subresource integrity values
 ${SHAPE_HELP}
-  --quiet                 print nothing but errors (the progress bar shows only on a terminal)
+  -q, --quiet             print nothing but errors (the progress bar shows only on a terminal)
   -h, --help              show this help
 `;
 
@@ -68,7 +74,38 @@ ${SHAPE_HELP}
 `;
 
 /** A mistake in the command line: reported with a pointer to --help, exit code 2. */
-class UsageError extends Error {}
+class UsageError extends Error {
+  /** True for an unknown flag: the message is the whole report, on one line. */
+  oneLine = false;
+}
+
+/** The flag of `options` closest to `typed` ('--otu' -> '--out'), or undefined when none is close. */
+function closestFlag(typed: string, flags: readonly string[]): string | undefined {
+  // A one-letter flag is one letter from every other: no guess for -x.
+  if (/^-[^-]$/.test(typed)) return undefined;
+  let best: string | undefined;
+  let distance = Infinity;
+  for (const flag of flags) {
+    const d = editDistance(typed, flag);
+    if (d < distance) [best, distance] = [flag, d];
+  }
+  return best !== undefined && distance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function unknownFlag(where: string, typed: string, flags: readonly string[]): UsageError {
+  const closest = closestFlag(typed, flags);
+  const error = new UsageError(`${where}: unknown option "${typed}"${closest === undefined ? '' : `; did you mean "${closest}"?`} (see "${where} --help")`);
+  error.oneLine = true;
+  return error;
+}
+
+/** Every flag a parseArgs option table accepts: --long and -s. */
+function flagsOf(options: NonNullable<ParseArgsConfig['options']>): string[] {
+  return Object.entries(options).flatMap(([name, option]) => [`--${name}`, ...(option.short === undefined ? [] : [`-${option.short}`])]);
+}
+
+/** The name of the command being parsed, for messages ("static-hash build"). */
+let commandName = 'static-hash';
 
 const SHAPE_OPTIONS = {
   root: { type: 'string', multiple: true },
@@ -87,6 +124,10 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     // node:util reports unknown flags and missing values with ERR_PARSE_ARGS_* codes.
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const typed = /'([^']+)'/.exec((error as Error).message)?.[1];
+      if (typed !== undefined) throw unknownFlag(commandName, typed.split('=')[0]!, flagsOf(options));
+    }
     throw new UsageError((error as Error).message);
   }
 }
@@ -218,7 +259,7 @@ written in the last --keep-age seconds; older ones it wrote are removed.
 
 Options:
   --root <dir>            as for "static-hash manifest" (default "public")
-  --out <dir>             the output directory (required); must not overlap a root
+  -o, --out <dir>         the output directory (required); must not overlap a root
   --manifest <file>       where to write the manifest (default "<out>/static-manifest.json")
   --integrity             also record sha384 subresource integrity values in the manifest
 ${SHAPE_HELP}
@@ -227,7 +268,7 @@ ${SHAPE_HELP}
   --no-compress           write no compressed siblings
   --keep <n>              keep the files of the previous n builds (default 2)
   --keep-age <seconds>    keep any file written this recently (default 3600)
-  --quiet                 print nothing but errors (the progress bar shows only on a terminal)
+  -q, --quiet             print nothing but errors (the progress bar shows only on a terminal)
   -h, --help              show this help
 `;
 
@@ -240,7 +281,7 @@ sibling must decompress to its file. Lists each file that is missing or changed 
 Options:
   --manifest <file>       the manifest (default "<root>/static-manifest.json")
   --root <dir>            the built directory (required)
-  --quiet                 print only the problems
+  -q, --quiet             print only the problems
   -h, --help              show this help
 `;
 
@@ -335,6 +376,24 @@ async function runVerify(args: string[], io: Output): Promise<number> {
 // Errors that come from what was typed: a bad option value, a reference that is not a safe path.
 const USAGE_CODES = new Set(['ERR_STATIC_INVALID_OPTION', 'ERR_STATIC_INVALID_REFERENCE', 'ERR_STATIC_UNSAFE_PATH']);
 
+/**
+ * This package's version, from the package.json above the running script (dist/cjs/bin/ in the
+ * package; npm's bin link resolved), so it is the version installed, whichever copy runs.
+ */
+function ownVersion(): string {
+  let dir = path.dirname(fs.realpathSync(process.argv[1]!));
+  for (;;) {
+    const candidate = path.join(dir, 'package.json');
+    if (fs.existsSync(candidate)) {
+      const manifest = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === 'static-hash' && typeof manifest.version === 'string') return manifest.version;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the package.json of static-hash');
+    dir = parent;
+  }
+}
+
 async function main(argv: string[], io: Output): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -346,6 +405,12 @@ async function main(argv: string[], io: Output): Promise<number> {
       io.stdout.write(MAIN_HELP);
       return 0;
     }
+    if (command === '--version') {
+      io.stdout.write(`${ownVersion()}\n`);
+      return 0;
+    }
+    if (command.startsWith('-')) throw unknownFlag('static-hash', command.split('=')[0]!, ['--help', '-h', '--version']);
+    commandName = `static-hash ${command}`;
     if (command === 'manifest') return await runManifest(rest, io);
     if (command === 'url') return await runUrl(rest, io);
     if (command === 'build') return await runBuild(rest, io);
@@ -355,6 +420,10 @@ async function main(argv: string[], io: Output): Promise<number> {
     const where = command === 'manifest' || command === 'url' || command === 'build' || command === 'verify' ? `static-hash ${command}` : 'static-hash';
     // Library messages start with their own "static-hash: " or "static: ": say it once.
     const message = (error instanceof Error ? error.message : String(error)).replace(/^static(?:-hash)?: /, '');
+    if (error instanceof UsageError && error.oneLine) {
+      io.stderr.write(`${error.message}\n`);
+      return 2;
+    }
     if (error instanceof UsageError || (error instanceof StaticHashError && USAGE_CODES.has(error.code))) {
       io.stderr.write(`${where}: ${message}\nRun "${where} --help" for usage.\n`);
       return 2;

@@ -10,7 +10,7 @@ export { GenerationCache, GenerationClock } from './generation.js';
 export type { GenerationCacheOptions } from './generation.js';
 export { clockOf, rememberedAsset } from './hasher.js';
 export { describeValue, invalidOption } from './errors.js';
-export { rejectUnknownKeys } from './options.js';
+export { editDistance, rejectUnknownKeys } from './options.js';
 export { baseUrlPath, encodePath } from './url.js';
 export { isStylesheet } from './css-references.js';
 

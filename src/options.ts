@@ -274,7 +274,8 @@ function fail(option: string, expected: string, value: unknown): never {
   invalidOption('static-hash', option, expected, value);
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" hints (options here, flags in the CLI). */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i++) {
     let previous = row[0]!;

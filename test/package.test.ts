@@ -134,7 +134,9 @@ describe('npm pack, then npm install in a scratch project', () => {
     // Exactly what a user runs: no --force, no --legacy-peer-deps.
     execFileSync('npm', ['install', '--no-audit', '--no-fund', path.join(work, packed.filename), 'nunjucks@3.2.4', 'handlebars@4.7',
       // The Handlebars view engines whose instances registerStatic() must accept without casts.
-      'hbs@4.3', '@types/hbs@4', 'express-handlebars@8'], {
+      'hbs@4.3', '@types/hbs@4', 'express-handlebars@8',
+      // The frameworks static-hash/fastify and static-hash/koa plug into (fastify-plugin comes with static-hash).
+      'fastify@5', 'koa@3', '@types/koa@3'], {
       ...options, cwd: project,
     });
   }, 300_000);
@@ -190,6 +192,31 @@ createStaticHasher({ root: ${JSON.stringify(assets.dir)} }).then(async (hasher) 
     expect(result).toMatchObject({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH' });
     expect(result.resolved).toMatch(/node_modules\/static-hash\/dist\/esm\/src\/index\.js$/);
   });
+  it('loads static-hash/fastify and static-hash/koa from the tarball, with require() and import, and serves through them', () => {
+    const root = JSON.stringify(assets.dir);
+    const body = (load: string) => `
+${load}
+const hasher = await createStaticHasher({ root: ${root} });
+const app = fastify();
+await app.register(staticHashFastify, { hasher });
+const reply = await app.inject({ url: hasher.url('js/app.js') });
+const middleware = koaStatic(hasher);
+await app.close();
+await hasher.close();
+console.log(JSON.stringify({ status: reply.statusCode, cacheControl: reply.headers['cache-control'], body: reply.body, koa: typeof middleware, decorated: app.staticHash === hasher }));`;
+    const expected = { status: 200, cacheControl: 'public, max-age=31536000, immutable', body: 'console.log("packaged");', koa: 'function', decorated: true };
+    const cjs = body(`const { createStaticHasher } = require('static-hash');
+const staticHashFastify = require('static-hash/fastify').default;
+const { serveStatic: koaStatic } = require('static-hash/koa');
+const { fastify } = require('fastify');`);
+    expect(runNode(project, [], `(async () => {${cjs}\n})();`)).toEqual(expected);
+    const esm = body(`import { createStaticHasher } from 'static-hash';
+import staticHashFastify from 'static-hash/fastify';
+import { serveStatic as koaStatic } from 'static-hash/koa';
+import { fastify } from 'fastify';`);
+    expect(runNode(project, ['--input-type=module'], esm)).toEqual(expected);
+  });
+
   it('keeps one StaticHashError identity across require() and import', () => {
     const script = `
 import { createRequire } from 'node:module';
@@ -224,6 +251,10 @@ import { create as createExpressHandlebars } from 'express-handlebars';
 import { serveStatic, IMMUTABLE_CACHE_CONTROL } from 'static-hash/express';
 import { redisGenerationStore, type RedisGenerationStore } from 'static-hash/redis';
 import staticHashPlugin from 'static-hash/eleventy';
+import { fastify } from 'fastify';
+import staticHashFastify, { type StaticHashFastifyOptions } from 'static-hash/fastify';
+import type { Context, Next } from 'koa';
+import { serveStatic as koaStatic, type KoaStaticMiddleware } from 'static-hash/koa';
 const options: StaticHasherOptions = { root: 'public', hashLength: 8 };
 export async function main(): Promise<string> {
   const hasher: StaticHasher = await createStaticHasher(options);
@@ -234,15 +265,24 @@ export async function main(): Promise<string> {
   const expressHandlebars = createExpressHandlebars({ helpers: { ...staticHelpers(hasher) } });
   registerHandlebars(expressHandlebars, hasher, { delimiters: ['<<', '>>'] });
   registerHandlebars(expressHandlebars.handlebars, hasher);
+  const app = fastify();
+  const pluginOptions: StaticHashFastifyOptions = { hasher, prefix: '/static/' };
+  await app.register(staticHashFastify, pluginOptions);
+  const decorated: StaticHasher = app.staticHash;
+  const koaMiddleware: (ctx: Context, next: Next) => Promise<void> = koaStatic(hasher, { fallthrough: true });
+  const typedKoa: KoaStaticMiddleware = koaMiddleware;
   const store: RedisGenerationStore | undefined = undefined as RedisGenerationStore | undefined;
   const error: unknown = new StaticHashError('ERR_STATIC_IO', 'x');
   const code: string = error instanceof StaticHashError ? error.code : '';
   return [typeof registerNunjucks, typeof registerHandlebars, translateDelimiters('<<x>>'), typeof middleware,
-    IMMUTABLE_CACHE_CONTROL, typeof redisGenerationStore, typeof staticHashPlugin, String(store), code, hasher.url('js/app.js')].join();
+    IMMUTABLE_CACHE_CONTROL, typeof redisGenerationStore, typeof staticHashPlugin, String(store), code, hasher.url('js/app.js'),
+    decorated.url('js/app.js'), typeof typedKoa].join();
 }
 `;
   const settings: Array<{ name: string; file: string; compilerOptions: Record<string, unknown> }> = [
-    { name: 'node (node10)', file: 'consumer.ts', compilerOptions: { module: 'commonjs', moduleResolution: 'node' } },
+    // esModuleInterop: Fastify's own types (pino's) need it under node10, as Fastify's TypeScript guide says;
+    // without static-hash they fail the same way.
+    { name: 'node (node10)', file: 'consumer.ts', compilerOptions: { module: 'commonjs', moduleResolution: 'node', esModuleInterop: true } },
     { name: 'node16, CommonJS', file: 'consumer.cts', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
     { name: 'node16, ESM', file: 'consumer.mts', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
     { name: 'nodenext, CommonJS', file: 'consumer.cts', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } },

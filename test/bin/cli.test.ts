@@ -365,6 +365,56 @@ describe('--help and bad arguments', () => {
     expect(result.stderr).toBe('');
   });
 
+  it('--version prints the version of the package the CLI belongs to', () => {
+    const result = run(['--version'], tempDir());
+    const { version } = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect([result.status, result.stdout, result.stderr]).toEqual([0, `${version}\n`, '']);
+    // Within "url", --version stays the release-version option it always was.
+    expect(run(['url', '--help'], tempDir()).stdout).toContain('--version <version>');
+  });
+
+  // An unknown flag: exit 2 and one line, naming the closest flag that command accepts.
+  it.each([
+    [['manifest', '--bogus'], 'static-hash manifest: unknown option "--bogus" (see "static-hash manifest --help")'],
+    [['manifest', '--otu', 'm.json'], 'static-hash manifest: unknown option "--otu"; did you mean "--out"? (see "static-hash manifest --help")'],
+    [['build', '--quite'], 'static-hash build: unknown option "--quite"; did you mean "--quiet"? (see "static-hash build --help")'],
+    [['build', '--keep-ag=5'], 'static-hash build: unknown option "--keep-ag"; did you mean "--keep-age"? (see "static-hash build --help")'],
+    [['verify', '--manfest', 'x'], 'static-hash verify: unknown option "--manfest"; did you mean "--manifest"? (see "static-hash verify --help")'],
+    [['url', 'a.js', '--hash-lenght', '8'], 'static-hash url: unknown option "--hash-lenght"; did you mean "--hash-length"? (see "static-hash url --help")'],
+    [['--verison'], 'static-hash: unknown option "--verison"; did you mean "--version"? (see "static-hash --help")'],
+    [['url', 'a.js', '-x'], 'static-hash url: unknown option "-x" (see "static-hash url --help")'],
+  ])('%j is one line naming the closest flag', (args, line) => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public'));
+    const result = run(args, dir);
+    expect([result.status, result.stderr, result.stdout]).toEqual([2, `${line}\n`, '']);
+  });
+
+  it('lists in --help every flag, long and short, that each command accepts (and each listed flag is accepted)', () => {
+    const expected: Record<string, string[]> = {
+      manifest: ['--root', '-o', '--out', '--integrity', '--base-url', '--hash-length', '--url-style', '--param', '--no-css', '-q', '--quiet', '-h', '--help'],
+      build: ['--root', '-o', '--out', '--manifest', '--integrity', '--base-url', '--hash-length', '--url-style', '--param', '--no-css',
+        '--compress', '--no-compress', '--keep', '--keep-age', '-q', '--quiet', '-h', '--help'],
+      verify: ['--manifest', '--root', '-q', '--quiet', '-h', '--help'],
+      url: ['--root', '--manifest', '--version', '--base-url', '--hash-length', '--url-style', '--param', '--no-css', '-h', '--help'],
+    };
+    let checked = 0;
+    for (const [command, flags] of Object.entries(expected)) {
+      const help = run([command, '--help'], tempDir()).stdout;
+      // The flags of the Options: section (the prose above it may mention other commands' flags).
+      const options = help.slice(help.indexOf('\nOptions:\n'));
+      const listed = [...options.matchAll(/^ {2}(-[a-z]), (--[a-z-]+)|^ {2}(--[a-z][a-z-]*)/gm)].flatMap((match) => [match[1], match[2], match[3]].filter((flag): flag is string => flag !== undefined));
+      for (const flag of flags) expect([command, flag, help.includes(flag)]).toEqual([command, flag, true]);
+      // Each flag the help names is one the command accepts (no unknown-option error for it).
+      for (const flag of new Set(listed)) {
+        const result = run([command, flag, '--help'], tempDir());
+        expect([command, flag, result.stderr.includes('unknown option')]).toEqual([command, flag, false]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(30);
+  });
+
   it('documents every option of each command in its --help', () => {
     const manifestHelp = run(['manifest', '--help'], tempDir()).stdout;
     for (const flag of ['--root', '--out', '--integrity', '--base-url', '--hash-length', '--url-style', '--param', '--no-css', '--quiet', '--help']) {
@@ -385,7 +435,6 @@ describe('--help and bad arguments', () => {
     [['build', '--out', 'dist', '--keep', 'two'], '--keep must be an integer of 0 or more; got "two"'],
     [['build', '--out', 'dist', '--compress', 'br', '--no-compress'], '--compress and --no-compress contradict each other'],
     [['verify'], '--root <dir> is required'],
-    [['manifest', '--bogus'], "Unknown option '--bogus'"],
     [['manifest', '--out'], "Option '-o, --out <value>' argument missing"],
     [['manifest', 'public'], 'unexpected argument "public"'],
     [['manifest', '--hash-length', 'twelve'], '--hash-length must be an integer from 4 to 16; got "twelve"'],
