@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { isStylesheet } from './css-references.js';
-import { StylesheetHasher } from './stylesheet.js';
+import type { StylesheetHasher } from './stylesheet.js';
+import { nodeCrypto } from './deferred.js';
 import { digestBytes, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
@@ -9,9 +9,27 @@ import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type Stati
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import { readGitVersion } from './version.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
-import { watchRoots, type RootWatcher } from './watcher.js';
+import type { RootWatcher } from './watcher.js';
+
+// Code only some hashers use, loaded by createStaticHasher() when the options ask for it, so that
+// importing the package and creating a plain hasher costs little more than lru-cache and xxhash-wasm
+// (a serverless function that renders templates pays it at every cold start): chokidar with `watch`,
+// the stylesheet hasher and its dependency graph with `css`.
+let stylesheetCode: typeof import('./stylesheet.js') | undefined;
+let watcherCode: typeof import('./watcher.js') | undefined;
+
+/** Loads the modules the options need beyond the core (see above). Idempotent. */
+async function loadCodeFor(options: NormalizedOptions): Promise<void> {
+  if (options.css && stylesheetCode === undefined) stylesheetCode = await import('./stylesheet.js');
+  if (options.watch && watcherCode === undefined) watcherCode = await import('./watcher.js');
+}
+
+/** A module loadCodeFor() loads, or an error saying the hasher was not made by createStaticHasher(). */
+function loaded<T>(code: T | undefined, option: string): T {
+  if (code === undefined) throw new Error(`static-hash: create hashers with createStaticHasher(), which loads the code "${option}" needs`);
+  return code;
+}
 
 /**
  * The state of the file watcher, as `stats().watcher` reports it: `'off'` without `watch`;
@@ -172,7 +190,8 @@ export class StaticHasher {
   }
 
   /**
-   * Use {@link createStaticHasher}: it loads the hash function, which this constructor expects loaded,
+   * Use {@link createStaticHasher}: it loads the hash function and the code `css` and `watch` need,
+   * which this constructor expects loaded,
    * reads and checks the manifest, and resolves `version: 'git'` to a commit.
    */
   constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
@@ -186,7 +205,7 @@ export class StaticHasher {
     this.#currentUrls = this.#urls.view();
     this.#hashes = new GenerationCache(this.#clock, { maxEntries });
     this.#integrities = new GenerationCache(this.#clock, { maxEntries });
-    this.#stylesheets = options.css ? new StylesheetHasher(this.options, this.#clock, (canonical, generation) => {
+    this.#stylesheets = options.css ? new (loaded(stylesheetCode, 'css').StylesheetHasher)(this.options, this.#clock, (canonical, generation) => {
       const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
       return hash === MISSING ? undefined : hash;
     }) : undefined;
@@ -194,7 +213,7 @@ export class StaticHasher {
     this.#updateBypass();
     if (options.watch) {
       this.#watcherState = 'starting';
-      this.#watcher = watchRoots(options.roots, options.watch, {
+      this.#watcher = loaded(watcherCode, 'watch').watchRoots(options.roots, options.watch, {
         onChange: (settling) => {
           this.#eventBurst = settling;
           this.#updateBypass();
@@ -409,7 +428,7 @@ export class StaticHasher {
       this.#misses++;
       const bytes = readRegularFile(knownFile, reference);
       const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
-      const integrity = bytes === undefined ? MISSING : `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+      const integrity = bytes === undefined ? MISSING : `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}`;
       this.#hashes.set(parsed.path, hash, generation);
       this.#integrities.set(parsed.path, integrity, generation);
       return { hash, integrity: integrity === MISSING ? undefined : integrity };
@@ -514,7 +533,7 @@ export class StaticHasher {
     }
     const bytes = this.#coveredBytes(parsed, reference);
     if (bytes === undefined) return MISSING;
-    return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+    return `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}`;
   }
 
   /**
@@ -607,14 +626,14 @@ export class StaticHasher {
  */
 export async function createStaticHasher(options: StaticHasherOptions = {}): Promise<StaticHasher> {
   let normalized = normalizeOptions(options);
-  await loadDigester();
+  await Promise.all([loadDigester(), loadCodeFor(normalized)]);
   let manifest: LoadedManifest | undefined;
   if (normalized.manifest !== undefined) {
     manifest = await readManifest(normalized.manifest.path);
     checkManifestOptions(manifest, normalized);
   }
   if (normalized.version === 'git') {
-    normalized = { ...normalized, version: await readGitVersion(normalized.roots[0]!.dir, normalized.hashLength) };
+    normalized = { ...normalized, version: await (await import('./version.js')).readGitVersion(normalized.roots[0]!.dir, normalized.hashLength) };
   }
   await normalized.generation?.open?.();
   return new StaticHasher(normalized, manifest);

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodeCrypto } from './deferred.js';
 import { StaticHashError, describeValue } from './errors.js';
 import type { NormalizedOptions } from './options.js';
 
@@ -213,7 +213,7 @@ export function writeManifest(file: string, manifest: StaticManifest): void {
   const target = path.resolve(file);
   const dir = path.dirname(target);
   const base = path.basename(target);
-  const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = path.join(dir, `.${base}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`);
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
     try {
