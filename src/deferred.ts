@@ -17,10 +17,16 @@ export const BUILD_RECORD = '.static-hash-build.json';
 const requireBuiltin = createRequire(`${process.cwd()}/`);
 let crypto: typeof import('node:crypto') | undefined;
 let zlib: typeof import('node:zlib') | undefined;
+let os: typeof import('node:os') | undefined;
 
 /** node:crypto, loaded on first use (integrity values, temporary names): a few ms of start-up otherwise. */
 export function nodeCrypto(): typeof import('node:crypto') {
   return crypto ??= requireBuiltin('node:crypto') as typeof import('node:crypto');
+}
+
+/** node:os, loaded on first use (the default thread count). */
+export function nodeOs(): typeof import('node:os') {
+  return os ??= requireBuiltin('node:os') as typeof import('node:os');
 }
 
 /** node:zlib, loaded on first use. */

@@ -16,7 +16,9 @@ export type StaticHashErrorCode =
   /** The file exists but could not be read (permissions, I/O error). */
   | 'ERR_STATIC_IO'
   /** A build-time manifest is unreadable, corrupt, or was built with options that shape URLs differently from the hasher's. */
-  | 'ERR_STATIC_MANIFEST';
+  | 'ERR_STATIC_MANIFEST'
+  /** A worker thread of `warm()`'s or the manifest build's pool failed (crashed, ran out of memory); nothing of that call was stored. */
+  | 'ERR_STATIC_WORKER';
 
 const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_INVALID_OPTION: undefined,
@@ -26,6 +28,7 @@ const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_NOT_A_FILE: 404,
   ERR_STATIC_IO: 500,
   ERR_STATIC_MANIFEST: undefined,
+  ERR_STATIC_WORKER: undefined,
 };
 
 /** Details attached to a {@link StaticHashError}. */

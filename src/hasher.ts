@@ -9,7 +9,8 @@ import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type Stati
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import { listReferences, resolvesToListedFile } from './walk.js';
+import { digestInPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
+import { listReferences, resolvesToListedFile, type ListedFile } from './walk.js';
 import type { RootWatcher } from './watcher.js';
 
 // Code only some hashers use, loaded by createStaticHasher() when the options ask for it, so that
@@ -372,7 +373,10 @@ export class StaticHasher {
     // The walk follows no symlinked directory (they could loop) and skips names no reference can
     // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
     const listed = listReferences(roots);
-    for (const entry of listed.files) {
+    // Plain files are read and digested ahead, on the pool's threads when there are enough of them;
+    // stylesheets and everything else go through the lookups below, on this thread, in order.
+    const ahead = await this.#digestAhead(listed.files, generation, integrity);
+    for (const [index, entry] of listed.files.entries()) {
       // Sorted by reference: a reference under several roots resolves to one file (the first root's), hashed once.
       if (entry.reference !== previous) {
         previous = entry.reference;
@@ -385,7 +389,14 @@ export class StaticHasher {
           const parsed = parseReference(entry.reference);
           // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
           // use, so warming costs little more than reading the files.
-          if (integrity) {
+          const outcome = ahead?.[index];
+          if (outcome !== undefined) {
+            const found = this.#fromPool(outcome);
+            if (found.hash !== MISSING) {
+              files++;
+              onFile?.(entry.reference, found.hash, found.integrity);
+            }
+          } else if (integrity) {
             const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
             if (found.hash !== MISSING) {
               files++;
@@ -413,6 +424,61 @@ export class StaticHasher {
       if (done % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     return { files, generation, unnameable: listed.skipped };
+  }
+
+  /**
+   * Digests the plain files of a walk ahead of it, on `threads` threads (src/pool.ts), when there
+   * are at least POOL_MIN_FILES of them; undefined otherwise (the walk then reads each file itself).
+   * Plain: a regular file whose real path the walk knows, not a stylesheet with `css` on, no
+   * `version` or manifest, not cached yet. Each result is stored under `generation` only if that is
+   * still the current generation (GenerationCache.set refuses otherwise), before the walk goes on,
+   * so the stylesheets hashed after find their images' hashes cached.
+   */
+  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean): Promise<Array<PoolOutcome | undefined> | undefined> {
+    const threads = threadCount(this.options.threads);
+    if (threads <= 1 || !poolAvailable() || this.options.version !== undefined || this.#manifest !== undefined || entries.length < POOL_MIN_FILES) return undefined;
+    const { roots } = this.options;
+    const jobs: PoolJob[] = [];
+    const slots: number[] = [];
+    const paths: string[] = [];
+    let previous: string | undefined;
+    for (const [index, entry] of entries.entries()) {
+      if (entry.reference === previous) continue;
+      previous = entry.reference;
+      if (!resolvesToListedFile(entry, roots)) continue;
+      let path: string;
+      try {
+        path = parseReference(entry.reference).path;
+      } catch {
+        continue;
+      }
+      if (this.#stylesheets !== undefined && isStylesheet(path)) continue;
+      if (this.#hashes.get(path, generation) !== undefined || (integrity && this.#integrities.get(path, generation) !== undefined)) continue;
+      jobs.push({ file: entry.file, reference: entry.reference });
+      slots.push(index);
+      paths.push(path);
+    }
+    if (jobs.length < POOL_MIN_FILES) return undefined;
+    const outcomes = await digestInPool(jobs, threads, integrity);
+    const ahead = new Array<PoolOutcome | undefined>(entries.length);
+    for (const [job, outcome] of outcomes.entries()) {
+      ahead[slots[job]!] = outcome;
+      if ('error' in outcome) continue;
+      this.#misses++;
+      const hash = outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength);
+      this.#hashes.set(paths[job]!, hash, generation);
+      if (integrity) this.#integrities.set(paths[job]!, outcome.integrity ?? MISSING, generation);
+    }
+    return ahead;
+  }
+
+  /** A pool outcome as #hashWithIntegrity returns it; a StaticHashError the worker met is thrown here. */
+  #fromPool(outcome: PoolOutcome): { hash: string; integrity: string | undefined } {
+    if ('error' in outcome) {
+      const { code, message, file } = outcome.error;
+      throw new StaticHashError(code, message, { file });
+    }
+    return { hash: outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength), integrity: outcome.integrity };
   }
 
   /**

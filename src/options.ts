@@ -111,6 +111,14 @@ export interface StaticHasherOptions {
     maxEntries?: number;
   };
   /**
+   * Threads `warm()` and `buildManifest()` read and hash files on: the calling thread plus
+   * `threads - 1` worker threads, started for the call (below 512 files to read, the call stays on
+   * its own thread). `1`: the calling thread only. Stylesheets (with `css`) are always hashed on the
+   * calling thread, after the other files.
+   * @default os.availableParallelism()
+   */
+  threads?: number;
+  /**
    * `true` or watcher options: a chokidar watcher on every root moves the generation on any change.
    * @default false
    */
@@ -187,6 +195,8 @@ export interface NormalizedOptions {
   param: string;
   onMissing: 'warn' | 'throw' | 'ignore';
   maxEntries: number;
+  /** undefined: os.availableParallelism(), read when a walk asks. */
+  threads: number | undefined;
   watch: NormalizedWatchOptions | false;
   logger: Logger;
   generation: GenerationStore | undefined;
@@ -214,7 +224,7 @@ const DEFAULTS = {
 } as const;
 
 const OPTION_NAMES = [
-  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
+  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'threads', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
   'manifest', 'version',
 ] as const;
 
@@ -435,6 +445,7 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     param,
     onMissing: normalizeChoice(options.onMissing, 'onMissing', ['warn', 'throw', 'ignore'] as const, DEFAULTS.onMissing),
     maxEntries: normalizeInteger(cache.maxEntries, 'cache.maxEntries', DEFAULTS.maxEntries, 1, 2 ** 30),
+    threads: options.threads === undefined ? undefined : normalizeInteger(options.threads, 'threads', 1, 1, 256),
     watch: normalizeWatch(options.watch),
     logger,
     generation,
