@@ -146,10 +146,18 @@ export async function digestInPool(jobs: readonly PoolJob[], threads: number, in
     }
     for (const settle of idle) settle();
     await all;
-    return outcomes;
-  } finally {
+  } catch (error) {
+    // No thread is left running when the call fails.
     await Promise.all(workers.map((worker) => worker.terminate()));
+    throw error;
   }
+  // Done: a worker still starting (or just finishing) is stopped without waiting for it, and can no
+  // longer keep the process alive.
+  for (const worker of workers) {
+    worker.unref();
+    void worker.terminate();
+  }
+  return outcomes;
 }
 
 function workerFailed(why: string, cause?: unknown): StaticHashError {
