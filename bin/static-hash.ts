@@ -36,7 +36,7 @@ const SHAPE_HELP = `  --base-url <url>        prefix of every URL (default "/sta
   --no-css                hash stylesheets as plain files (the hasher's css: false); by default their
                           url() and @import references are rewritten and the rewritten text hashed
   --threads <n>           threads that read and hash files, 1 to 256; 1 = this thread only
-                          (default: the cores available; below 512 files, one thread)`;
+                          (default: the cores available; below 4096 files, one thread)`;
 
 const MANIFEST_HELP = `Usage: static-hash manifest [--root <dir>]... [--out <file>] [options]
 

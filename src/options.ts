@@ -112,7 +112,7 @@ export interface StaticHasherOptions {
   };
   /**
    * Threads `warm()` and `buildManifest()` read and hash files on: the calling thread plus
-   * `threads - 1` worker threads, started for the call (below 512 files to read, the call stays on
+   * `threads - 1` worker threads, started for the call (below 4,096 files to read, the call stays on
    * its own thread). `1`: the calling thread only. Stylesheets (with `css`) are always hashed on the
    * calling thread, after the other files.
    * @default os.availableParallelism()

@@ -25,11 +25,13 @@ export type PoolOutcome =
   | { error: { code: StaticHashErrorCode; message: string; file: string | undefined } };
 
 /**
- * Below this many files to digest, a call stays on its own thread: starting a worker and loading
- * xxhash-wasm in it took 15 to 35 ms on the development machine, what one thread needs for about
- * 500 files of the benchmark tree's average size (docs/performance.md, "Worker threads").
+ * Below this many files to digest, a call stays on its own thread. Measured on the development
+ * machine: a worker is ready with xxhash-wasm after about 35 ms (W), during which it takes CPU from
+ * the calling thread, and one thread digests the benchmark tree's files (42 KiB on average) at about
+ * 20 µs each. n threads pay off when the digest work D exceeds W·n/(n-1): about 3,500 such files
+ * for 2 threads, 2,000 for 8 (docs/performance.md, "Worker threads").
  */
-export const POOL_MIN_FILES = 512;
+export const POOL_MIN_FILES = 4096;
 // Files per message: large enough that messaging is a small share, small enough to balance the load.
 const BATCH = 32;
 
@@ -102,7 +104,9 @@ export async function digestInPool(jobs: readonly PoolJob[], threads: number, in
   const drives: Array<Promise<void>> = [];
   const file = builtWorkerFile();
   for (let index = 1; file !== null && index < threads; index++) {
-    const worker = new WorkerClass(file, { stdout: false, stderr: false, workerData: { crash: crashSeam } });
+    // No execArgv from the process: a worker refuses some of them (`node --input-type=module -e …`
+    // made every worker fail), and it loads only this package's own files.
+    const worker = new WorkerClass(file, { execArgv: [], stdout: false, stderr: false, workerData: { crash: crashSeam } });
     live++;
     worker.once('exit', () => live--);
     workers.push(worker);

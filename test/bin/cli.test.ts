@@ -89,11 +89,11 @@ describe('static-hash manifest', () => {
 
   it('writes the same manifest with --threads 1 and --threads 3 (the pool), and refuses --threads 0', () => {
     const dir = tempDir();
-    generateTree(path.join(dir, 'public'), 700, 2048);
+    generateTree(path.join(dir, 'public'), 5600, 256); // 4,200 plain files (not .css): the pool's POOL_MIN_FILES is 4,096
     expect(run(['manifest', '--root', 'public', '--out', 'one.json', '--threads', '1', '--integrity', '--quiet'], dir).status).toBe(0);
     expect(run(['manifest', '--root', 'public', '--out', 'three.json', '--threads', '3', '--integrity', '--quiet'], dir).status).toBe(0);
     const one = fs.readFileSync(path.join(dir, 'one.json'), 'utf8');
-    expect(Object.keys(JSON.parse(one).files)).toHaveLength(700);
+    expect(Object.keys(JSON.parse(one).files)).toHaveLength(5600);
     expect(fs.readFileSync(path.join(dir, 'three.json'), 'utf8')).toBe(one);
     const bad = run(['manifest', '--threads', '0'], dir);
     expect(bad.status).toBe(2);
