@@ -3,6 +3,7 @@ import {
   buildStatic, createStaticHasher, StaticHashError, type BuildCompression, type BuildStaticResult, type StaticHasher, type StaticHasherOptions,
 } from '../src/index.js';
 import { escapeHtml, invalidOption, withTemplatePosition } from '../src/internal.js';
+import { IMPORT_MAP_TAG, ImportMapTagRenderer, importMapArguments } from './importmap-tag.js';
 
 const SCOPE = 'static-hash/eleventy';
 
@@ -238,6 +239,27 @@ export function staticHashPlugin(eleventyConfig: EleventyConfigLike, options: St
 
   eleventyConfig.addShortcode(normalized.name, shortcode((h, reference) => h.url(reference), true));
   eleventyConfig.addShortcode(normalized.integrityName, shortcode((h, reference) => h.integrity(reference), false));
+  // {% static_importmap "js/main.js", integrity=true %}: the import map and modulepreload links, as HTML.
+  // One renderer per hasher: a configuration reset creates a new hasher, whose tags are cached afresh.
+  let renderer: ImportMapTagRenderer | undefined;
+  let rendererHasher: StaticHasher | undefined;
+  eleventyConfig.addShortcode(IMPORT_MAP_TAG, function (this: ShortcodeThis, ...args: unknown[]): unknown {
+    const handlebars = isHandlebarsOptions(args[args.length - 1]) ? (args.pop() as HandlebarsOptionsLike) : undefined;
+    let html: string;
+    try {
+      const active = current();
+      if (renderer === undefined || rendererHasher !== active) {
+        renderer = new ImportMapTagRenderer(active);
+        rendererHasher = active;
+      }
+      const { entries, integrity, nonce } = handlebars === undefined ? importMapArguments(args)
+        : { entries: args, integrity: (handlebars.hash as Record<string, unknown>).integrity, nonce: (handlebars.hash as Record<string, unknown>).nonce };
+      html = renderer.render(entries, integrity, nonce);
+    } catch (error) {
+      throw withTemplatePosition(error, { template: this?.page?.inputPath });
+    }
+    return handlebars === undefined ? html : { toHTML: () => html, toString: () => html };
+  });
   for (const dir of normalized.watchTargets) eleventyConfig.addWatchTarget(dir);
 
   eleventyConfig.on('eleventy.before', async () => {

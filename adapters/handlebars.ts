@@ -17,6 +17,7 @@
  */
 import { StaticHashError, type StaticHasher } from '../src/index.js';
 import { checkHasher, describeValue, escapeHtml, invalidOption, rejectUnknownKeys, withTemplatePosition, formatTemplatePosition, handlebarsPosition } from '../src/internal.js';
+import { createImportMapHelper, registerImportMapHelper } from './importmap-tag.js';
 import { createIntegrityHelper, registerIntegrityHelper } from './integrity-helpers.js';
 
 /**
@@ -375,7 +376,7 @@ function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStatic
     if (origin === undefined) {
       throw new StaticHashError(
         'ERR_STATIC_INVALID_OPTION',
-        `static: absolute=true needs the "origin" option of registerStatic(), e.g. { origin: 'https://example.com' }${describePosition(helperOptions)}`,
+        `static-hash: absolute=true needs the "origin" option of registerStatic(), e.g. { origin: 'https://example.com' }${describePosition(helperOptions)}`,
         { option: 'origin', value: undefined },
       );
     }
@@ -388,7 +389,7 @@ function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStatic
       const given = arguments.length === 1 ? 'none' : `${arguments.length - 1}`;
       throw new StaticHashError(
         'ERR_STATIC_INVALID_REFERENCE',
-        `static: expected one reference, as in {{${helperName} "img/logo.png"}}; got ${given}${describePosition(last)}`,
+        `static-hash: expected one reference, as in {{${helperName} "img/logo.png"}}; got ${given}${describePosition(last)}`,
         { reference: arguments.length === 1 ? undefined : reference },
       );
     }
@@ -404,7 +405,7 @@ function createStaticHelper(hasher: StaticHasher, registration: HandlebarsStatic
     }
     const absoluteOption = hash.absolute;
     if (absoluteOption !== undefined && typeof absoluteOption !== 'boolean') {
-      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
+      throw positioned(new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: absolute must be true or false; got ${describeValue(absoluteOption)}`, {
         option: 'absolute', value: absoluteOption,
       }), helperOptions);
     }
@@ -463,6 +464,8 @@ export function registerStatic(target: HandlebarsTarget, hasher: StaticHasher, o
   }
   // {{staticIntegrity "js/app.js"}} for integrity="…" attributes.
   registerIntegrityHelper(handlebars, hasher);
+  // {{static_importmap "js/main.js"}}: the import map and modulepreload links of a module graph.
+  registerImportMapHelper(handlebars, hasher);
   return registration;
 }
 
@@ -472,7 +475,7 @@ export type StaticHelpersOptions = Pick<HandlebarsStaticOptions, 'helperName' | 
 /**
  * The helpers {@link registerStatic} registers, as a plain map for APIs that take one:
  * express-handlebars' `helpers` option, an `hbs.registerHelper` loop, `Handlebars.compile(t)(data, { helpers })`.
- * Keys are the helper names: `static` (or `helperName`) and `staticIntegrity`. They behave exactly
+ * Keys are the helper names: `static` (or `helperName`), `staticIntegrity` and `static_importmap`. They behave exactly
  * as the registered ones (same escaping, `absolute=true`, errors with the template position) with
  * any copy of Handlebars, since they return HTML through `toHTML()` rather than a SafeString class.
  * The `<< >>` form needs an instance to translate templates: use {@link registerStatic} for it.
@@ -492,5 +495,6 @@ export function staticHelpers(hasher: StaticHasher, options: StaticHelpersOption
   return {
     [registration.helperName]: createStaticHelper(hasher, registration, safe),
     staticIntegrity: createIntegrityHelper(hasher, safe),
+    static_importmap: createImportMapHelper(hasher, safe),
   };
 }

@@ -4,7 +4,7 @@
  * Kept apart from adapters/nunjucks.ts and adapters/handlebars.ts so each can call these from its
  * `registerStatic()`; they take the caller's environment or instance and never a global one.
  */
-import type { StaticHasher } from '../src/index.js';
+import { StaticHashError, type StaticHasher } from '../src/index.js';
 import { checkHasher, handlebarsPosition, invalidOption, withTemplatePosition } from '../src/internal.js';
 
 /** The part of a Nunjucks `Environment` used here. */
@@ -53,7 +53,24 @@ function checkArguments(target: unknown, method: string, hasher: StaticHasher, o
 export function registerIntegrityGlobal(env: NunjucksEnvironmentLike, hasher: StaticHasher, options: IntegrityHelperOptions = {}): void {
   const name = checkArguments(env, 'addGlobal', hasher, options, 'static_integrity', 'registerIntegrityGlobal()');
   // A plain string: base64 holds no character Nunjucks' autoescape would change.
-  env.addGlobal(name, (reference: string) => hasher.integrity(reference) ?? '');
+  env.addGlobal(name, (reference: string) => {
+    try {
+      return hasher.integrity(reference) ?? '';
+    } catch (error) {
+      throw withCodeInMessage(error);
+    }
+  });
+}
+
+/**
+ * The error with its code appended to the message, for Nunjucks: without `dev: true` it replaces
+ * a render error by a plain Error carrying only `name: message`, so the code must be in the message.
+ */
+export function withCodeInMessage(error: unknown): unknown {
+  if (!(error instanceof StaticHashError) || error.message.endsWith(`[${error.code}]`)) return error;
+  return new StaticHashError(error.code, `${error.message} [${error.code}]`, {
+    reference: error.reference, file: error.file, option: error.option, value: error.value, cause: error,
+  });
 }
 
 /**

@@ -17,7 +17,8 @@
  */
 import type { StaticHasher } from '../src/index.js';
 import { checkHasher, invalidOption, rejectUnknownKeys } from '../src/internal.js';
-import { registerIntegrityGlobal } from './integrity-helpers.js';
+import { registerImportMapTag, type NunjucksImportMapEnvironment } from './importmap-tag.js';
+import { registerIntegrityGlobal, withCodeInMessage } from './integrity-helpers.js';
 
 /**
  * The part of a nunjucks `Environment` this adapter uses. A real `nunjucks.Environment` (or one from
@@ -161,7 +162,7 @@ class StaticTagExtension {
   parse(parser: Parser, nodes: Nodes): object {
     const tag = parser.nextToken();
     if (parser.peekToken().type === 'block-end') {
-      parser.fail(`${tag.value}: expected a reference, as in {% ${tag.value} "js/app.js" %}`, tag.lineno, tag.colno);
+      parser.fail(`static-hash/nunjucks: ${tag.value}: expected a reference, as in {% ${tag.value} "js/app.js" %}`, tag.lineno, tag.colno);
     }
     const reference = parser.parseExpression();
     let target: object | undefined;
@@ -169,7 +170,7 @@ class StaticTagExtension {
       const name = parser.peekToken();
       target = parser.parsePrimary();
       if (!(target instanceof nodes.Symbol)) {
-        parser.fail(`${tag.value}: expected a variable name after "as", as in {% ${tag.value} "js/app.js" as app_js %}`, name.lineno, name.colno);
+        parser.fail(`static-hash/nunjucks: ${tag.value}: expected a variable name after "as", as in {% ${tag.value} "js/app.js" as app_js %}`, name.lineno, name.colno);
       }
     }
     parser.advanceAfterBlockEnd(tag.value);
@@ -204,6 +205,7 @@ class StaticTagExtension {
  * // {% static "js/app.js" as app_js %}  then {{ app_js }}
  * // {{ static("img/logo.png") }}  {{ "img/logo.png" | static }}
  * // {{ static_integrity("js/app.js") }} -> sha384-…
+ * // {% static_importmap "js/main.js", integrity=true, nonce=csp_nonce %} -> <script type="importmap">… + modulepreload links
  */
 export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, options: NunjucksStaticOptions = {}): NunjucksStaticRegistration {
   if (!isEnvironment(env)) invalidOption(SCOPE, 'env', 'a nunjucks Environment', env, 'registerStatic(env, hasher): env');
@@ -215,7 +217,14 @@ export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, o
   // from a reference's own query, or "'" from a base URL, ever changes). Returning a SafeString to skip
   // that escape measured no faster (bench/adapters.bench.mjs) and would hand templates and custom
   // filters an object where they expect the URL string.
-  const staticUrl = (reference: string): string => hasher.url(reference);
+  // The code goes into the message (Nunjucks keeps only the message unless `dev: true`).
+  const staticUrl = (reference: string): string => {
+    try {
+      return hasher.url(reference);
+    } catch (error) {
+      throw withCodeInMessage(error);
+    }
+  };
 
   // The hidden global shares the extension's name: neither is writable in a template.
   if (env.hasExtension(extensionName)) env.removeExtension(extensionName);
@@ -225,5 +234,7 @@ export function registerStatic(env: NunjucksEnvironment, hasher: StaticHasher, o
   if (filterName !== false) env.addFilter(filterName, staticUrl);
   // {{ static_integrity("js/app.js") }} for integrity="…" attributes.
   registerIntegrityGlobal(env, hasher);
+  // {% static_importmap "js/main.js" %}: the import map and modulepreload links of a module graph.
+  registerImportMapTag(env as unknown as NunjucksImportMapEnvironment, hasher);
   return registration;
 }

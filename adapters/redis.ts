@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { StaticHashError, type GenerationState, type GenerationStore, type Logger } from '../src/index.js';
-import { invalidOption, rejectUnknownKeys } from '../src/internal.js';
+import { describeValue, invalidOption, rejectUnknownKeys } from '../src/internal.js';
 
 const SCOPE = 'static-hash/redis';
 
@@ -78,22 +79,101 @@ const OPTION_NAMES = ['client', 'key', 'channel', 'resyncIntervalMs', 'logger'] 
 // refusing writes), try again this soon rather than wait for the next interval.
 const RETRY_MS = 1_000;
 
+// How many key states (generation + writer) a process remembers having accounted for. Only the last
+// few matter: a resync compares the key with them, and a message may arrive after the read it follows.
+const KNOWN_STATES = 64;
+// How many of them the sync script is given to compare the key with.
+const KNOWN_STATES_SENT = 16;
+
 /**
- * Raises the key to max(key + increment, highest local generation), announces the new value if it
- * moved, and returns it; in one atomic step, so two processes bumping together get two generations
- * and a Redis restarted empty is raised back to what the processes had seen before any bump lands.
- * KEYS[1] = key; ARGV = highest local generation, increment (0 or 1), channel.
+ * The one script every process runs against Redis, atomically. KEYS[1] holds the generation (an
+ * integer string), KEYS[2] the id of the write that set it (`<process nonce>.<sequence>`).
+ * ARGV: this process's generation L, increment (1 for an invalidation, 0 for a resync), the id for a
+ * new write, the channel, this process's nonce, the highest key state it knew ('' if none), then
+ * the key states it has accounted for.
+ *
+ * - The key is absent (a Redis restarted empty, a FLUSHALL): put back the highest state this process
+ *   knew, writer included, so the processes that knew it too see nothing new; then as below.
+ * - The key is a state this process knows: raise it to max(key + increment, L).
+ * - The key is a state it never heard of (lowered or set by hand, restored from a snapshot, a write
+ *   whose announcement was lost): a change may hide behind it, so treat it as one. Above L, adopt
+ *   it (plus the increment); otherwise move past both, to max(key, L) + 1, so everyone moves.
+ *
+ * Any write is announced as "<bump|sync> <generation> <id>": `bump` for an invalidation, `sync` for
+ * a raise or a move past. Returns [the state before ('' when absent), the generation after, the id
+ * written ('' when nothing was), 1 when the state before was known].
  */
 const SYNC_SCRIPT = `
-local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-local wanted = math.max(stored + tonumber(ARGV[2]), tonumber(ARGV[1]))
-if wanted ~= stored then
-  redis.call('SET', KEYS[1], string.format('%d', wanted))
-  redis.call('PUBLISH', ARGV[3], string.format('%d', wanted))
+local raw = redis.call('GET', KEYS[1])
+local writer = redis.call('GET', KEYS[2]) or ''
+local before = ''
+if raw then before = raw .. ':' .. writer end
+local restoring = false
+if not raw and ARGV[6] ~= '' then
+  raw, writer = string.match(ARGV[6], '^(%d+):(.*)$')
+  restoring = raw ~= nil
 end
-return wanted
+local stored = 0
+if raw then
+  stored = tonumber(raw)
+  if stored == nil or stored < 0 or stored ~= math.floor(stored) or stored > 9007199254740991 then
+    return redis.error_reply('ERR static-hash: the key ' .. KEYS[1] .. ' holds "' .. string.sub(raw, 1, 40) .. '", not a generation')
+  end
+end
+local current = tonumber(ARGV[1])
+local increment = tonumber(ARGV[2])
+local nonce = ARGV[5] .. '.'
+local known = restoring or (not raw) or string.sub(writer, 1, #nonce) == nonce
+if not known then
+  for i = 7, #ARGV do
+    if ARGV[i] == before then known = true break end
+  end
+end
+local wanted
+if known then
+  wanted = math.max(stored + increment, current)
+elseif stored > current then
+  wanted = stored + increment
+else
+  wanted = math.max(stored, current) + 1
+end
+local id = ''
+if wanted ~= stored then
+  id = ARGV[3]
+  local text = string.format('%d', wanted)
+  redis.call('SET', KEYS[1], text)
+  redis.call('SET', KEYS[2], id)
+  local kind = 'sync'
+  if increment == 1 then kind = 'bump' end
+  redis.call('PUBLISH', ARGV[4], kind .. ' ' .. text .. ' ' .. id)
+elseif restoring then
+  redis.call('SET', KEYS[1], raw)
+  if writer == '' then
+    redis.call('DEL', KEYS[2])
+  else
+    redis.call('SET', KEYS[2], writer)
+    redis.call('PUBLISH', ARGV[4], 'sync ' .. raw .. ' ' .. writer)
+  end
+end
+local answer = 0
+if known then answer = 1 end
+return { before, string.format('%d', wanted), id, answer }
 `;
 
+// "bump 12 3f9a1c0b.4" / "sync 12 3f9a1c0b.5"; a bare integer is what versions before 0.2 announced.
+const MESSAGE = /^(bump|sync) (\d{1,16}) (\S{1,64})$/;
+const LEGACY_MESSAGE = /^\d{1,16}$/;
+
+interface SyncReply {
+  /** The key state the script found, `<generation>:<writer>`, or '' when the key was absent. */
+  before: string;
+  /** The generation in Redis after the script. */
+  generation: number;
+  /** The id the script wrote, or '' when it wrote nothing. */
+  written: string;
+  /** Whether the script found a state this process had accounted for (or no key). */
+  known: boolean;
+}
 
 function isClient(value: unknown): value is RedisClientLike {
   if (typeof value !== 'object' || value === null) return false;
@@ -102,21 +182,42 @@ function isClient(value: unknown): value is RedisClientLike {
     .every((method) => typeof client[method] === 'function');
 }
 
+/** A reason for a log line: an error's message, a string, or plainly unknown (node-redis's 'reconnecting' carries none). */
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message === '' ? `${reason.name} (no message)` : reason.message;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  return 'reason unknown';
+}
+
 /**
  * A generation shared by every process pointed at the same Redis key. Each process mirrors the key
  * locally, so `current` and `bump()` never wait on the network; moves made elsewhere arrive over a
  * subscription. While either connection is down the store reports `fresh: false` (the hasher then
- * hashes afresh, never stale); once both are back and subscribed it re-reads the key, raises it to
- * the highest generation this process has seen (plus one if it bumped meanwhile), and only then
- * reports `fresh: true` again. Create one with {@link redisGenerationStore}.
+ * hashes afresh, never stale); once both are back and subscribed it re-reads the key and only then
+ * reports `fresh: true` again.
+ *
+ * Every write to the key carries a writer id, and every process remembers the key states it has
+ * accounted for. Whatever happens to the key (deleted, flushed, lowered, restored from a snapshot),
+ * an invalidation announced by any process moves every other one, and a key state nobody announced
+ * is treated as a change: see SYNC_SCRIPT and docs/multi-process.md. Create one with
+ * {@link redisGenerationStore}.
  */
 export class RedisGenerationStore implements GenerationStore {
   readonly #client: RedisClientLike;
   readonly #key: string;
+  readonly #writerKey: string;
   readonly #channel: string;
   readonly #resyncIntervalMs: number;
   readonly #logger: Logger;
   readonly #listeners = new Set<(state: GenerationState) => void>();
+  // Identifies this store's writes in Redis: `${nonce}.${sequence}`.
+  readonly #nonce = randomBytes(6).toString('hex');
+  #sequence = 0;
+  // Key states (`<generation>:<writer>`) this process has accounted for, oldest first.
+  readonly #known = new Set<string>();
+  // The highest of them, and its generation.
+  #head = '';
+  #headGeneration = -1;
   #subscriber: RedisClientLike | undefined;
   #subscribed = false;
   #current = 0;
@@ -136,15 +237,17 @@ export class RedisGenerationStore implements GenerationStore {
   // Settles open() at the first outcome of the first sync: in touch, or a sign that Redis is not there.
   #settleOpen: (() => void) | undefined;
 
-  readonly #onDown = (reason: unknown) => this.#lose(reason);
-  readonly #onEnd = () => this.#lose('connection closed');
+  readonly #onError = (error: unknown) => this.#lose(error);
+  readonly #onReconnecting = () => this.#lose('the connection dropped and is reconnecting; reason unknown');
+  readonly #onEnd = () => this.#lose('the connection was closed');
   readonly #onReady = () => this.#scheduleSync();
-  readonly #onMessage = (message: string) => this.#advance(Number(message));
+  readonly #onMessage = (message: string) => this.#onAnnouncement(message);
 
   /** Use {@link redisGenerationStore}, which validates the options. */
   constructor(options: Required<Omit<RedisGenerationStoreOptions, 'channel'>> & { channel: string }) {
     this.#client = options.client;
     this.#key = options.key;
+    this.#writerKey = `${options.key}:writer`;
     this.#channel = options.channel;
     this.#resyncIntervalMs = options.resyncIntervalMs;
     this.#logger = options.logger;
@@ -162,25 +265,27 @@ export class RedisGenerationStore implements GenerationStore {
 
   /**
    * Moves the local generation forward at once and returns it; Redis is told asynchronously (or on
-   * reconnect, when out of touch). A concurrent bump elsewhere may move it further, reported through
-   * `subscribe()`.
+   * reconnect, when out of touch). Every hasher subscribed to this store hears of the move. A
+   * concurrent bump elsewhere may move it further, reported through `subscribe()`.
    */
   bump(): number {
     this.#current += 1;
-    if (this.#closed) return this.#current;
-    if (this.#fresh) {
-      this.#runSync(1).then((stored) => this.#advance(stored), (error) => {
+    if (!this.#closed) {
+      if (this.#fresh) {
+        this.#runSync(1).then((reply) => this.#apply(reply), (error) => {
+          this.#pending = true;
+          this.#lose(error);
+        });
+      } else {
         this.#pending = true;
-        this.#lose(error);
-      });
-    } else {
-      this.#pending = true;
-      this.#scheduleSync();
+        this.#scheduleSync();
+      }
     }
+    this.#notify();
     return this.#current;
   }
 
-  /** Calls `listener` when the generation moves other than through this process's `bump()`, or `fresh` changes. */
+  /** Calls `listener` whenever the generation moves (through any `bump()` too) or `fresh` changes. */
   subscribe(listener: (state: GenerationState) => void): () => void {
     this.#listeners.add(listener);
     return () => {
@@ -193,7 +298,7 @@ export class RedisGenerationStore implements GenerationStore {
    * as Redis proves unreachable: the store then starts out of touch (`fresh: false`) and catches up
    * by itself when Redis comes back. `createStaticHasher()` awaits it.
    *
-   * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` when the client was never connected or was closed.
+   * @throws {StaticHashError} `ERR_STATIC_INVALID_OPTION` when `client.connect()` was never called, or the client was closed.
    */
   open(): Promise<void> {
     // Several hashers may share one store: they all wait for the same first sync.
@@ -206,7 +311,7 @@ export class RedisGenerationStore implements GenerationStore {
     if (!this.#client.isOpen) {
       throw new StaticHashError(
         'ERR_STATIC_INVALID_OPTION',
-        'static-hash/redis: option "client" must be a connected client (await client.connect() first); got a closed client',
+        'static-hash/redis: option "client" must be a client whose connect() was called (it may still be connecting); got a closed client',
         { option: 'client' },
       );
     }
@@ -214,8 +319,8 @@ export class RedisGenerationStore implements GenerationStore {
       this.#settleOpen = resolve;
     });
     for (const client of [this.#client, this.#createSubscriber()]) {
-      client.on('error', this.#onDown);
-      client.on('reconnecting', this.#onDown);
+      client.on('error', this.#onError);
+      client.on('reconnecting', this.#onReconnecting);
       client.on('end', this.#onEnd);
       client.on('ready', this.#onReady);
     }
@@ -228,8 +333,9 @@ export class RedisGenerationStore implements GenerationStore {
 
   /**
    * Unsubscribes, closes the duplicated subscriber connection and clears timers. Leaves the caller's
-   * client open. Idempotent. A bump made while out of touch and not yet applied to Redis is lost to
-   * the other processes.
+   * client open. Idempotent. A hasher never calls it on a store it was given: whoever created the
+   * store closes it, once every hasher using it is done. A bump made while out of touch and not yet
+   * applied to Redis is lost to the other processes.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -238,18 +344,20 @@ export class RedisGenerationStore implements GenerationStore {
     this.#finishOpening();
     clearInterval(this.#interval);
     clearTimeout(this.#retry);
+    // Hashers still subscribed hash afresh from now on: the store no longer hears other processes.
+    this.#notify();
     this.#listeners.clear();
-    this.#client.off('error', this.#onDown);
-    this.#client.off('reconnecting', this.#onDown);
+    this.#client.off('error', this.#onError);
+    this.#client.off('reconnecting', this.#onReconnecting);
     this.#client.off('end', this.#onEnd);
     this.#client.off('ready', this.#onReady);
     const subscriber = this.#subscriber;
     if (subscriber === undefined) return;
-    subscriber.off('reconnecting', this.#onDown);
+    subscriber.off('reconnecting', this.#onReconnecting);
     subscriber.off('end', this.#onEnd);
     subscriber.off('ready', this.#onReady);
     // The 'error' listener stays: an error event with no listener would crash the process.
-    subscriber.off('error', this.#onDown);
+    subscriber.off('error', this.#onError);
     subscriber.on('error', () => {});
     try {
       if (subscriber.isReady) {
@@ -269,14 +377,89 @@ export class RedisGenerationStore implements GenerationStore {
     return this.#subscriber;
   }
 
-  /** Runs the sync script on the caller's client and returns the stored generation. */
-  async #runSync(increment: 0 | 1): Promise<number> {
+  /** Runs the sync script on the caller's client. */
+  async #runSync(increment: 0 | 1): Promise<SyncReply> {
+    this.#sequence += 1;
+    const id = `${this.#nonce}.${this.#sequence}`;
+    const known = [...this.#known].slice(-KNOWN_STATES_SENT);
     const reply = await this.#client.sendCommand([
-      'EVAL', SYNC_SCRIPT, '1', this.#key, String(this.#current), String(increment), this.#channel,
+      'EVAL', SYNC_SCRIPT, '2', this.#key, this.#writerKey,
+      String(this.#current), String(increment), id, this.#channel, this.#nonce, this.#head, ...known,
     ]);
-    const stored = Number(reply);
-    if (!Number.isSafeInteger(stored)) throw new Error(`unexpected reply from the sync script: ${String(reply)}`);
-    return stored;
+    if (!Array.isArray(reply) || reply.length !== 4) throw new Error(`unexpected reply from the sync script: ${describeValue(reply)}`);
+    const generation = Number(String(reply[1]));
+    if (!Number.isSafeInteger(generation)) throw new Error(`unexpected generation from the sync script: ${describeValue(String(reply[1]))}`);
+    return { before: String(reply[0]), generation, written: String(reply[2]), known: Number(reply[3]) === 1 };
+  }
+
+  /** Takes in what a sync script found and did. */
+  #apply(reply: SyncReply): void {
+    if (this.#closed) return;
+    const unheardOf = reply.before !== '' && !reply.known && !this.#known.has(reply.before);
+    if (reply.before !== '') this.#remember(reply.before);
+    if (reply.written !== '') this.#remember(`${reply.generation}:${reply.written}`);
+    const moved = this.#advance(reply.generation);
+    // A state nobody announced to us was in the key. The script moved the key past it; if this process
+    // has not moved since (it had moved on by itself meanwhile), it moves now.
+    if (unheardOf && !moved) this.#movePast();
+  }
+
+  /** An announcement on the channel: every process's writes, in the order Redis applied them. */
+  #onAnnouncement(message: string): void {
+    if (this.#closed) return;
+    let kind: string;
+    let generation: number;
+    let id: string;
+    const match = MESSAGE.exec(message);
+    if (match !== null) {
+      [, kind, , id] = match as unknown as [string, string, string, string];
+      generation = Number(match[2]);
+    } else if (LEGACY_MESSAGE.test(message)) {
+      kind = 'bump';
+      generation = Number(message);
+      id = '';
+    } else {
+      return;
+    }
+    if (!Number.isSafeInteger(generation)) return;
+    const state = `${generation}:${id}`;
+    if (id.startsWith(`${this.#nonce}.`)) {
+      // This process's own write: its reply moves the mirror, and must be the one to, since it also
+      // tells whether the write replaced a state this process never heard of.
+      this.#remember(state);
+      return;
+    }
+    if (this.#known.has(state)) {
+      this.#remember(state);
+      this.#advance(generation);
+      return;
+    }
+    this.#remember(state);
+    // Another process wrote. A generation above ours: take it. An invalidation at or below ours (its
+    // process read a lowered or flushed key, or bumped together with us): it still means a change,
+    // so move past it and raise the key, so everyone ends on one generation again. A sync at or
+    // below ours is another process catching up with something this one hears of by itself.
+    if (!this.#advance(generation) && kind === 'bump') this.#movePast();
+  }
+
+  #remember(state: string): void {
+    this.#known.delete(state);
+    this.#known.add(state);
+    if (this.#known.size > KNOWN_STATES) this.#known.delete(this.#known.values().next().value!);
+    // The state to put back should the key vanish: the highest known, which is the key's latest
+    // write however late its announcement arrived (every write but a hand-made one goes up).
+    const generation = Number(state.slice(0, state.indexOf(':')));
+    if (generation >= this.#headGeneration) {
+      this.#head = state;
+      this.#headGeneration = generation;
+    }
+  }
+
+  /** Moves the local generation forward by one, now, and lets a resync raise the key to it. */
+  #movePast(): void {
+    this.#current += 1;
+    this.#notify();
+    this.#scheduleSync();
   }
 
   #scheduleSync(): void {
@@ -302,9 +485,9 @@ export class RedisGenerationStore implements GenerationStore {
         await subscriber.subscribe(this.#channel, this.#onMessage);
         this.#subscribed = true;
       }
-      const stored = await this.#runSync(increment);
+      const reply = await this.#runSync(increment);
       if (this.#closed) return;
-      this.#advance(stored);
+      this.#apply(reply);
       if (this.#pending) {
         this.#syncAgain = true; // bumped while the script ran: apply that too before vouching
       } else if (epoch === this.#epoch && this.#client.isReady && subscriber.isReady && !this.#fresh) {
@@ -333,8 +516,7 @@ export class RedisGenerationStore implements GenerationStore {
     if (this.#closed) return;
     this.#epoch++;
     if (!this.#lostReported) {
-      const why = reason instanceof Error ? reason.message : String(reason);
-      this.#logger.warn(`static-hash/redis: out of touch with Redis (${why}); every lookup hashes afresh until it is back`);
+      this.#logger.warn(`static-hash/redis: out of touch with Redis (${describeReason(reason)}); every lookup hashes afresh until it is back`);
       this.#lostReported = true;
     }
     if (!this.#gaveUpReported && this.#opening !== undefined && (!this.#client.isOpen || this.#subscriber?.isOpen === false)) {
@@ -358,11 +540,12 @@ export class RedisGenerationStore implements GenerationStore {
     this.#retry.unref();
   }
 
-  /** Moves the mirror forward to a generation seen in Redis; never back. */
-  #advance(generation: number): void {
-    if (this.#closed || !Number.isSafeInteger(generation) || generation <= this.#current) return;
+  /** Moves the mirror forward to a generation seen in Redis; never back. Whether it moved. */
+  #advance(generation: number): boolean {
+    if (this.#closed || !Number.isSafeInteger(generation) || generation <= this.#current) return false;
     this.#current = generation;
     this.#notify();
+    return true;
   }
 
   #notify(): void {

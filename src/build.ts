@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -7,10 +7,13 @@ import { digestBytes, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, readManifest, serializeManifest, type StaticManifest } from './manifest.js';
+import { manifestModuleRecord, type LexedModule } from './modules.js';
 import type { StaticHasherOptions } from './options.js';
 import { parseReference } from './resolve.js';
 import { insertHashInFilename } from './url.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
+import { SAFE_OPEN_FLAGS, readRegularFile } from './read-file.js';
+import { sweepTemporaryFiles, temporaryPathFor } from './temporary-file.js';
 
 /** A precompressed sibling encoding: `.br` (brotli), `.gz` (gzip), `.zst` (zstd, only where Node's zlib has it). */
 export type BuildCompression = 'br' | 'gz' | 'zstd';
@@ -238,18 +241,9 @@ function lstatOrUndefined(file: string): fs.Stats | undefined {
   }
 }
 
-// Temporary names: 8 hex characters, random per process and then counted, so no two writes of one
-// process collide and no random bytes are drawn per file.
-let temporaryBase = -1;
-let temporaryCount = 0;
-function temporarySuffix(): string {
-  if (temporaryBase === -1) temporaryBase = randomBytes(4).readUInt32BE(0);
-  return ((temporaryBase + temporaryCount++) >>> 0).toString(16).padStart(8, '0');
-}
-
 /** Writes `bytes` to a temporary file beside `file` and renames it into place: readers see the old bytes or the new. */
 function writeAtomically(file: string, bytes: Buffer | string, flush = false, beforeRename?: (written: fs.Stats) => void): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${temporarySuffix()}.tmp`);
+  const temp = temporaryPathFor(file);
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
     let written: fs.Stats;
@@ -269,56 +263,21 @@ function writeAtomically(file: string, bytes: Buffer | string, flush = false, be
   }
 }
 
-const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes `.<name>.<pid>.<random>.tmp` files of processes no longer running from `dir`. */
-function sweepTemporaryFiles(dir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const match = TEMPORARY.exec(name);
-    if (match === null || Number(match[1]) === process.pid || isRunning(Number(match[1]))) continue;
-    const file = path.join(dir, name);
-    if (fs.lstatSync(file).isFile()) fs.rmSync(file, { force: true });
-  }
-}
-
 /**
  * The bytes of a file the walk listed as regular, or undefined when it is no longer one (swapped for
  * a symlink, a FIFO, removed): the caller then asks the hasher, which says what became of it.
  */
-function readListedFile(file: string): Buffer | undefined {
-  let fd: number;
+function readListedFile(file: string, reference: string): Buffer | undefined {
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    return readRegularFile(file, reference);
   } catch {
     return undefined;
-  }
-  try {
-    return fs.fstatSync(fd).isFile() ? fs.readFileSync(fd) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
 /** The bytes of an existing regular file, not following a symlink. */
 function readExisting(file: string): Buffer {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  const fd = fs.openSync(file, SAFE_OPEN_FLAGS);
   try {
     return fs.readFileSync(fd);
   } finally {
@@ -462,6 +421,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
 
     const files: Record<string, string> = Object.create(null);
     const integrities: Record<string, string> = Object.create(null);
+    const modules: Record<string, LexedModule> = Object.create(null);
     let done = 0;
     let previous: string | undefined;
     const total = listed.files.length;
@@ -488,7 +448,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
           // One read: the hash is the xxHash64 of the very bytes written (what the hasher computes).
           // A regular file the walk reached through real directories, under the root the resolver
           // tries first, is read where the walk found it (as buildManifest() does): no realpath per file.
-          bytes = (resolvesToListedFile(entry, roots) ? readListedFile(entry.file) : undefined) ?? await hasher.read(reference);
+          bytes = (resolvesToListedFile(entry, roots) ? readListedFile(entry.file, reference) : undefined) ?? await hasher.read(reference);
           readDigest = bytes === undefined ? undefined : digestBytes(bytes);
           hash = readDigest?.slice(0, hashLength);
         }
@@ -506,6 +466,9 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
       }
       files[reference] = hash;
       if (integrity) integrities[reference] = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+      // What a JavaScript module imports, from the very bytes written: importMap() over the output reads no file.
+      const moduleRecord = manifestModuleRecord(reference, bytes);
+      if (moduleRecord !== undefined) modules[reference] = moduleRecord;
 
       const digest = readDigest ?? digestBytes(bytes);
       const names = [reference];
@@ -561,6 +524,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
       options: manifestOptionsOf(hasher.options),
       files,
       ...(integrity ? { integrity: integrities } : {}),
+      modules,
     };
     let manifestWritten = false;
     if (manifestFile !== undefined) manifestWritten = await writeOwnManifest(manifestFile, serializeManifest(manifest));

@@ -68,3 +68,12 @@ function digestDescriptor(fd: number): string {
   }
   return hex(state.digest());
 }
+
+/** An incremental xxHash64, for bytes that arrive in pieces (a file read asynchronously). Requires {@link loadDigester} first. */
+export function createDigest(): { update(bytes: Uint8Array): void; digest(): string } {
+  const state = api!.create64();
+  return {
+    update: (bytes) => void state.update(bytes),
+    digest: () => hex(state.digest()),
+  };
+}

@@ -17,6 +17,8 @@ export type StaticHashErrorCode =
   | 'ERR_STATIC_IO'
   /** A build-time manifest is unreadable, corrupt, or was built with options that shape URLs differently from the hasher's. */
   | 'ERR_STATIC_MANIFEST'
+  /** A module of a module graph does not parse, or imports a bare specifier that the `modules.imports` option does not map (only thrown with `onMissing: 'throw'`). */
+  | 'ERR_STATIC_MODULE'
   /** A worker thread of `warm()`'s or the manifest build's pool failed (crashed, ran out of memory); nothing of that call was stored. */
   | 'ERR_STATIC_WORKER';
 
@@ -28,6 +30,7 @@ const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_NOT_A_FILE: 404,
   ERR_STATIC_IO: 500,
   ERR_STATIC_MANIFEST: undefined,
+  ERR_STATIC_MODULE: undefined,
   ERR_STATIC_WORKER: undefined,
 };
 
@@ -85,7 +88,22 @@ export class StaticHashError extends Error {
   }
 }
 
-/** Renders any value for an error message: strings quoted, others by type, long values cut. */
+/** The longest echo of a value or a path in a message, in characters: past it, the middle is cut. */
+export const MAX_ECHOED_LENGTH = 120;
+
+/**
+ * Shortens text echoed in a message to {@link MAX_ECHOED_LENGTH} characters, keeping its start and
+ * its end (a path's root and file name) around one ellipsis. The one place messages are cut: a 1 MB
+ * reference gives a one-line warning, not a 1 MB one.
+ */
+function cutForMessage(text: string): string {
+  if (text.length <= MAX_ECHOED_LENGTH) return text;
+  const head = Math.ceil((MAX_ECHOED_LENGTH - 1) / 2);
+  const tail = MAX_ECHOED_LENGTH - 1 - head;
+  return `${text.slice(0, head)}…${text.slice(text.length - tail)}`;
+}
+
+/** Renders any value for an error message: strings quoted, others by type, long values cut with an ellipsis. */
 export function describeValue(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = JSON.stringify(value);
@@ -94,7 +112,12 @@ export function describeValue(value: unknown): string {
   else if (Array.isArray(value)) text = 'an array';
   else if (typeof value === 'object') text = 'an object';
   else text = `${typeof value} ${String(value)}`;
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return cutForMessage(text);
+}
+
+/** Renders a file path for a message, as it is (unquoted), long paths cut with an ellipsis. */
+export function describePath(file: string): string {
+  return cutForMessage(file);
 }
 
 /**

@@ -25,11 +25,14 @@ export interface GenerationStore {
   readonly fresh: boolean;
   /** Moves the generation forward and returns the new value (at least `current + 1`). */
   bump(): number;
-  /** Calls `listener` whenever `current` or `fresh` changes other than through this process's own `bump()`. Returns an unsubscribe function. */
+  /**
+   * Calls `listener` whenever `current` or `fresh` changes, through `bump()` too: every hasher
+   * sharing the store then moves with any of them. Returns an unsubscribe function.
+   */
   subscribe(listener: (state: GenerationState) => void): () => void;
   /** Resolves once `current` reflects the shared value (a shared store reads it at startup). */
   open?(): Promise<void>;
-  /** Releases what the store holds (subscriptions, timers). Idempotent. */
+  /** Releases what the store holds (subscriptions, timers). Idempotent. Called by whoever created the store, never by a hasher it was given to. */
   close?(): Promise<void>;
 }
 
@@ -44,6 +47,7 @@ export interface GenerationStore {
 export class MemoryGenerationStore implements GenerationStore {
   #current: number;
   readonly fresh = true;
+  readonly #listeners = new Set<(state: GenerationState) => void>();
 
   constructor(initial = 0) {
     this.#current = initial;
@@ -55,12 +59,17 @@ export class MemoryGenerationStore implements GenerationStore {
 
   bump(): number {
     this.#current += 1;
+    // Hashers sharing this store all move, whichever of them invalidated.
+    const state: GenerationState = { generation: this.#current, fresh: true };
+    for (const listener of this.#listeners) listener(state);
     return this.#current;
   }
 
-  subscribe(): () => void {
-    // A local counter changes only through bump(), which the caller already knows about.
-    return () => {};
+  subscribe(listener: (state: GenerationState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
   }
 }
 
@@ -223,6 +232,12 @@ export class GenerationCache<K extends string, V extends {}> {
       this.#lru!.set(this.#entryKey(key, generation), value);
     }
     return true;
+  }
+
+  /** Forgets `key` under `generation` (default: the current one): what it was computed from changed. */
+  delete(key: K, generation?: number): void {
+    if (this.#map !== undefined) this.#map.delete(key);
+    else this.#lru!.delete(`${generation ?? this.#clock.generation}:${key}`);
   }
 
   /** Entries held, current and (with 'orphan') orphaned. */

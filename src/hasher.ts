@@ -1,8 +1,9 @@
+import { AssetStore, type StaticAsset } from './asset.js';
 import { isStylesheet } from './css-references.js';
 import type { StylesheetHasher } from './stylesheet.js';
 import { nodeCrypto } from './deferred.js';
 import { digestBytes, digestFile, loadDigester } from './digest.js';
-import { StaticHashError, describeValue, invalidOption } from './errors.js';
+import { StaticHashError, describePath, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
 import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
@@ -11,6 +12,10 @@ import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
 import { digestInPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
 import { listReferences, resolvesToListedFile, type ListedFile } from './walk.js';
+import {
+  buildImportMap, lexModule, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
+  type ModuleGraph, type ModuleHost, type ModuleResolver,
+} from './modules.js';
 import type { RootWatcher } from './watcher.js';
 
 // Code only some hashers use, loaded by createStaticHasher() when the options ask for it, so that
@@ -85,6 +90,7 @@ export interface InvalidateOptions {
 // Set by a static block of StaticHasher, which alone can read its private fields.
 let readWatcher: (hasher: StaticHasher) => RootWatcher | undefined;
 let readClock: (hasher: StaticHasher) => GenerationClock;
+let readAssets: (hasher: StaticHasher) => AssetStore | undefined;
 let runWalk: (hasher: StaticHasher, options: WalkOptions) => Promise<WalkResult>;
 
 /** Options of the one walk over the roots that warm() and the manifest build share. */
@@ -128,6 +134,20 @@ export function clockOf(hasher: StaticHasher): GenerationClock {
 }
 
 /**
+ * What {@link StaticHasher.asset} has remembered for a reference, synchronously: the asset (still
+ * the file on disk, one stat), `null` for a reference known to be missing, undefined when only
+ * `asset()` can tell. Lets a server answer a remembered file without a promise. For adapters,
+ * through src/internal.ts.
+ * @internal
+ */
+export function rememberedAsset(hasher: StaticHasher, reference: string): StaticAsset | null | undefined {
+  // A hasher of another copy of the package (ESM beside CommonJS) has other private fields: it
+  // answers through its own asset().
+  if (!(hasher instanceof StaticHasher)) return undefined;
+  return readAssets(hasher)?.peek(reference);
+}
+
+/**
  * The watcher a hasher runs, if any. A test seam (tests inject chokidar errors through it), not
  * exported from index.ts and so not reachable through the package's `exports`.
  * @internal
@@ -138,6 +158,22 @@ export function watcherOf(hasher: StaticHasher): RootWatcher | undefined {
 
 // Cache value for a file that was looked for and not found under this generation.
 const MISSING = '';
+
+// What a JavaScript file that a manifest does not list under "modules" imports: nothing.
+const NO_IMPORTS: LexedModule = Object.freeze({ imports: [], computed: 0 }) as LexedModule;
+
+/** Freezes a graph before it is shared between callers through the cache. */
+function freezeGraph(graph: ModuleGraph): ModuleGraph {
+  for (const module of graph.modules) {
+    for (const edge of module.imports) Object.freeze(edge);
+    Object.freeze(module.imports);
+    Object.freeze(module);
+  }
+  for (const entry of graph.unresolved) Object.freeze(entry);
+  Object.freeze(graph.modules);
+  Object.freeze(graph.unresolved);
+  return Object.freeze(graph);
+}
 
 interface Lookup {
   url: string;
@@ -159,6 +195,8 @@ export class StaticHasher {
   readonly ready: Promise<void>;
 
   readonly #store: GenerationStore;
+  // True when the hasher created its store (no `generation` option): only then does close() close it.
+  readonly #ownsStore: boolean;
   readonly #unsubscribe: () => void;
   // The generation and whether caching is off: every cache below is bound to it.
   readonly #clock: GenerationClock;
@@ -183,10 +221,18 @@ export class StaticHasher {
   #misses = 0;
   #watcher: RootWatcher | undefined;
   #closed = false;
+  readonly #modules: ModuleResolver;
+  readonly #moduleHost: ModuleHost;
+  // What each module imports, and walked graphs by entry: the current generation's, dropped whole when it moves.
+  readonly #lexed: GenerationCache<string, LexedModule>;
+  readonly #graphs: GenerationCache<string, ModuleGraph>;
+  // What servers answer with (exact bytes, or descriptors checked against what was hashed); made on first use.
+  #assets: AssetStore | undefined;
 
   static {
     readWatcher = (hasher) => hasher.#watcher;
     readClock = (hasher) => hasher.#clock;
+    readAssets = (hasher) => hasher.#assets;
     runWalk = (hasher, options) => hasher.#walk(options);
   }
 
@@ -198,6 +244,7 @@ export class StaticHasher {
   constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
     this.options = Object.freeze(options);
     this.#manifest = manifest;
+    this.#ownsStore = options.generation === undefined;
     this.#store = options.generation ?? new MemoryGenerationStore();
     this.#clock = new GenerationClock(this.#store.current);
     this.#storeFresh = this.#store.fresh;
@@ -210,6 +257,17 @@ export class StaticHasher {
       const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
       return hash === MISSING ? undefined : hash;
     }) : undefined;
+    this.#modules = moduleResolver(options);
+    this.#lexed = new GenerationCache(this.#clock, { onMove: 'drop', maxEntries });
+    this.#graphs = new GenerationCache(this.#clock, { onMove: 'drop', maxEntries });
+    this.#moduleHost = {
+      hash: (canonical, generation) => {
+        const hash = this.#moduleHash(canonical, generation);
+        return hash === MISSING ? undefined : hash;
+      },
+      url: (reference, hash) => this.#formatUrl(parseReference(reference), hash),
+      lex: (canonical, generation) => this.#lexModule(canonical, generation),
+    };
     this.#unsubscribe = this.#store.subscribe((state) => this.#onStoreState(state));
     this.#updateBypass();
     if (options.watch) {
@@ -292,6 +350,39 @@ export class StaticHasher {
   }
 
   /**
+   * What a server sends for a reference: the exact bytes (small files, from memory) or a way to open
+   * the very file that was hashed (larger ones), the verified precompressed siblings, and the version
+   * those bytes are proven to carry (undefined when none can be: serve `no-cache`). Resolves to
+   * undefined when no root has the file. Remembered per generation; a remembered file costs one stat.
+   *
+   * @throws {StaticHashError} as {@link StaticHasher.resolve}.
+   * @example
+   * const asset = await hasher.asset('js/app.js');
+   * asset.version === hasher.hash('js/app.js') //=> true, unless the file changed since it was hashed
+   */
+  async asset(reference: string): Promise<StaticAsset | undefined> {
+    this.#assets ??= new AssetStore({
+      options: this.options,
+      clock: this.#clock,
+      currentHash: (canonical, written, generation) => {
+        const hash = this.#cachedHash(parseReference(canonical), written, generation);
+        return hash === MISSING ? undefined : hash;
+      },
+      stylesheetBytes: (canonical, file, generation) => this.#stylesheets?.read(canonical, file, generation),
+      versionSource: (canonical) => {
+        if (this.options.version !== undefined) return 'release';
+        return this.#manifest?.files.has(canonical) ? 'manifest' : 'content';
+      },
+      changed: (generation) => {
+        // The same move a watcher makes on a change it sees; several requests seeing one change move it once.
+        if (generation === this.#clock.generation) this.#onGeneration(this.#store.bump());
+      },
+      manifestFile: this.#manifest?.file,
+    });
+    return this.#assets.get(reference);
+  }
+
+  /**
    * The bytes a reference's hash covers: the rewritten text for a stylesheet (with `css` on), the
    * file's contents otherwise. Resolves to undefined when no root has the file.
    *
@@ -327,6 +418,81 @@ export class StaticHasher {
       return undefined;
     }
     return value;
+  }
+
+  /**
+   * The ES-module graph of an entry module: every module it imports statically (`import`, `export … from`,
+   * `export * from`) and dynamically with a literal specifier (`import('./x.js')`), transitively,
+   * found with es-module-lexer. Relative and root-relative specifiers resolve against the importing
+   * module's URL, bare ones through the `modules.imports` option; full URLs are left alone. Cycles are
+   * fine. Cached per generation (the result is frozen and shared).
+   *
+   * What cannot be followed is listed in `unresolved` and follows `onMissing` (warned once per
+   * generation, or thrown): a module that does not parse (`ERR_STATIC_MODULE`), an unmapped bare
+   * specifier (`ERR_STATIC_MODULE`), one resolving outside the base URL (`ERR_STATIC_UNSAFE_PATH`), a
+   * missing file (`ERR_STATIC_NOT_FOUND`). A specifier computed at run time (`import(name)`) is
+   * listed and warned about, never thrown: it is valid JavaScript whose module the browser revalidates.
+   *
+   * @throws {StaticHashError} `ERR_STATIC_INVALID_REFERENCE`/`ERR_STATIC_UNSAFE_PATH` for a bad entry; the
+   *   codes above under `onMissing: 'throw'`.
+   * @example
+   * hasher.moduleGraph('js/main.js').modules.map((module) => module.path)
+   * //=> ['js/main.js', 'js/util.js', 'vendor/lit/index.js']
+   */
+  moduleGraph(entry: string): ModuleGraph {
+    // The generation first, as for hashes: a graph read while files change is stored under the
+    // generation current before the change, never a later one.
+    const generation = this.#clock.generation;
+    const { path: canonical } = parseReference(entry);
+    const cached = this.#graphs.get(canonical);
+    if (cached !== undefined) return cached;
+    const graph = freezeGraph(walkModuleGraph(canonical, generation, this.#moduleHost, this.#modules));
+    this.#reportUnresolved(graph, generation);
+    this.#graphs.set(canonical, graph, generation);
+    return graph;
+  }
+
+  /**
+   * The import map for one or more entry modules: `imports` maps the URL the browser resolves each
+   * module of their graphs to without a version (`/static/js/util.js`, or the absolute URL under an
+   * absolute `baseUrl`) to its versioned URL, so relative imports inside the modules load immutable
+   * URLs without rewriting any JavaScript. Bare specifiers of `modules.imports` are included (with
+   * their own graphs). `{ integrity: true }` adds the `integrity` section: versioned URL -> sha384.
+   * Serialise it into `<script type="importmap">` before any module script (the template tags do).
+   *
+   * @throws {StaticHashError} as {@link StaticHasher.moduleGraph}; `ERR_STATIC_INVALID_OPTION` for bad options.
+   * @example
+   * hasher.importMap('js/main.js')
+   * //=> { imports: { '/static/js/main.js': '/static/js/main.js?v=8c1d…', '/static/js/util.js': '/static/js/util.js?v=02ab…' } }
+   */
+  importMap(entries: string | readonly string[], options: ImportMapOptions = {}): ImportMap {
+    const list = typeof entries === 'string' ? [entries] : entries;
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new StaticHashError('ERR_STATIC_INVALID_REFERENCE', `static-hash: importMap() takes an entry module or a non-empty array of them; got ${describeValue(entries)}`, {
+        reference: entries,
+      });
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: importMap() options must be { integrity?: boolean }; got ${describeValue(options)}`, {
+        option: 'importMap', value: options,
+      });
+    }
+    rejectUnknownKeys(options, ['integrity'], 'importMap() option');
+    if (options.integrity !== undefined && typeof options.integrity !== 'boolean') {
+      throw new StaticHashError('ERR_STATIC_INVALID_OPTION', `static-hash: option "integrity" must be a boolean; got ${describeValue(options.integrity)}`, {
+        option: 'integrity', value: options.integrity,
+      });
+    }
+    const graphs = list.map((entry) => this.moduleGraph(entry));
+    const aliases: Array<{ key: string; url: string; path: string }> = [];
+    for (const [name, target] of this.options.modules.exact) {
+      const graph = this.moduleGraph(target);
+      const module = graph.modules[0];
+      if (module === undefined) continue;
+      graphs.push(graph);
+      aliases.push({ key: name, url: module.url, path: module.path });
+    }
+    return buildImportMap(graphs, aliases, options.integrity === true ? (path) => this.integrity(path) : undefined);
   }
 
   /**
@@ -521,7 +687,11 @@ export class StaticHasher {
     };
   }
 
-  /** Stops the watcher and the generation store's subscription. Idempotent; lookups keep working. */
+  /**
+   * Stops the watcher and unsubscribes from the generation store. Idempotent; lookups keep working.
+   * A store given as the `generation` option is left open: other hashers may share it, and whoever
+   * created it closes it (`await store.close()`) once they are all done.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -533,7 +703,8 @@ export class StaticHasher {
       this.#updateBypass();
       await this.#watcher.close();
     }
-    await this.#store.close?.();
+    // A hasher closes only what it created; the in-memory default holds nothing to release.
+    if (this.#ownsStore) await this.#store.close?.();
   }
 
   #lookup(reference: string): Lookup {
@@ -633,9 +804,9 @@ export class StaticHasher {
     const file = lookedForPath(parsed.path, roots);
     // With a manifest (and no live fallback) the disk was not consulted: say where we looked.
     const manifest = this.#manifest !== undefined && this.options.manifest?.fallback !== 'live' ? this.#manifest.file : undefined;
-    const where = manifest === undefined ? `looked for ${file}` : `not in the manifest ${manifest}`;
+    const where = manifest === undefined ? `looked for ${describePath(file)}` : `not in the manifest ${manifest}`;
     if (onMissing === 'throw') {
-      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static: file not found: ${describeValue(reference)} (${where})`, {
+      throw new StaticHashError('ERR_STATIC_NOT_FOUND', `static-hash: file not found: ${describeValue(reference)} (${where})`, {
         reference, file,
       });
     }
@@ -644,6 +815,66 @@ export class StaticHasher {
     if (this.#warned.size >= this.options.maxEntries) this.#warned.clear();
     this.#warned.add(key);
     logger.warn(`static-hash: file not found: ${describeValue(reference)} (${where}); serving it without a version`);
+  }
+
+  /**
+   * A module's hash through the same cache as url(), with one read of a plain JavaScript file on a
+   * miss: its digest and its imports both come from those bytes (a graph would otherwise read every
+   * module twice). Everything else (a release version, a manifest, a stylesheet) goes the usual way.
+   */
+  #moduleHash(canonical: string, generation: number): string {
+    const parsed = parseReference(canonical);
+    if (this.options.version !== undefined || this.#manifest !== undefined || (this.#stylesheets !== undefined && isStylesheet(parsed.path))) {
+      return this.#cachedHash(parsed, canonical, generation);
+    }
+    const cached = this.#hashes.get(parsed.path, generation);
+    if (cached !== undefined) {
+      this.#hits++;
+      return cached;
+    }
+    this.#misses++;
+    const bytes = this.#coveredBytes(parsed, canonical);
+    // Hashed like digestFile() hashes (the same xxHash64 of the same bytes), in one call.
+    const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
+    if (this.#hashes.set(parsed.path, hash, generation) && bytes !== undefined) {
+      this.#lexed.set(parsed.path, lexModule(bytes.toString('utf8')), generation);
+    }
+    return hash;
+  }
+
+  /** What a module imports: the manifest's record when it has one, else lexed from the bytes its hash covers. */
+  #lexModule(canonical: string, generation: number): LexedModule | undefined {
+    const manifest = this.#manifest;
+    if (manifest?.modules !== undefined && manifest.files.has(canonical)) return manifest.modules.get(canonical) ?? NO_IMPORTS;
+    const cached = this.#lexed.get(canonical);
+    if (cached !== undefined) return cached;
+    const bytes = this.#coveredBytes(parseReference(canonical), canonical);
+    if (bytes === undefined) return undefined;
+    // Module scripts are always UTF-8 (HTML: "fetch a single module script" decodes them so).
+    const lexed = lexModule(bytes.toString('utf8'));
+    this.#lexed.set(canonical, lexed, generation);
+    return lexed;
+  }
+
+  /** Applies `onMissing` to what a graph could not follow: throws the first, or warns once per generation. */
+  #reportUnresolved(graph: ModuleGraph, generation: number): void {
+    const { onMissing, logger } = this.options;
+    if (onMissing === 'ignore' || graph.unresolved.length === 0) return;
+    if (onMissing === 'throw') {
+      const first = graph.unresolved.find((entry) => entry.code !== undefined);
+      if (first !== undefined) {
+        throw new StaticHashError(first.code!, `static-hash: ${first.message}`, {
+          reference: first.specifier ?? first.module, file: undefined,
+        });
+      }
+    }
+    for (const entry of graph.unresolved) {
+      const key = `${generation}:module\0${entry.module}\0${entry.reason}\0${entry.specifier ?? ''}`;
+      if (this.#warned.has(key)) continue;
+      if (this.#warned.size >= this.options.maxEntries) this.#warned.clear();
+      this.#warned.add(key);
+      logger.warn(`static-hash: ${entry.message}`);
+    }
   }
 
   #onGeneration(generation: number): void {
@@ -692,7 +923,7 @@ export class StaticHasher {
  */
 export async function createStaticHasher(options: StaticHasherOptions = {}): Promise<StaticHasher> {
   let normalized = normalizeOptions(options);
-  await Promise.all([loadDigester(), loadCodeFor(normalized)]);
+  await Promise.all([loadDigester(), loadModuleLexer(), loadCodeFor(normalized)]);
   let manifest: LoadedManifest | undefined;
   if (normalized.manifest !== undefined) {
     manifest = await readManifest(normalized.manifest.path);

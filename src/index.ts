@@ -8,13 +8,16 @@
  */
 export { createStaticHasher, StaticHasher } from './hasher.js';
 export type { InvalidateOptions, ResolvedReference, StaticHasherStats, WarmResult, WatcherState } from './hasher.js';
+export { ASSET_ENCODINGS } from './asset.js';
+export type { AssetEncoding, AssetRepresentation, OpenedFile, StaticAsset } from './asset.js';
 export { StaticHashError } from './errors.js';
 export type { StaticHashErrorCode, StaticHashErrorDetails } from './errors.js';
 export { MemoryGenerationStore } from './generation.js';
 export type { GenerationState, GenerationStore } from './generation.js';
 export { normalizeOptions } from './options.js';
 export type {
-  CssIgnorePattern, Logger, ManifestOption, NormalizedManifestOption, NormalizedOptions, NormalizedRoot, RootOption, StaticHasherOptions,
+  CssIgnorePattern, Logger, ManifestOption, ModulesOption, NormalizedManifestOption, NormalizedModulesOptions, NormalizedOptions, NormalizedRoot, RootOption,
+  StaticHasherOptions,
   WatchOptions,
 } from './options.js';
 export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
@@ -29,3 +32,7 @@ export { parseReference } from './resolve.js';
 export { rewriteStylesheet, scanStylesheet, resolveCssReference } from './css-references.js';
 export type { CssReference, CssTarget, RewriteStylesheetOptions } from './css-references.js';
 export type { ParsedReference } from './resolve.js';
+export { lexModule, resolveModuleSpecifier, moduleResolver } from './modules.js';
+export type {
+  GraphModule, ImportMap, ImportMapOptions, LexedModule, ModuleEdge, ModuleGraph, ModuleImportRecord, ModuleResolver, ModuleTarget, UnresolvedImport,
+} from './modules.js';

@@ -8,7 +8,7 @@ import { StaticHasher } from './hasher.js';
 
 export { GenerationCache, GenerationClock } from './generation.js';
 export type { GenerationCacheOptions } from './generation.js';
-export { clockOf } from './hasher.js';
+export { clockOf, rememberedAsset } from './hasher.js';
 export { describeValue, invalidOption } from './errors.js';
 export { rejectUnknownKeys } from './options.js';
 export { baseUrlPath } from './url.js';

@@ -1,7 +1,9 @@
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import { createStaticHasher, walkRoots } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, type StaticManifest } from './manifest.js';
+import { manifestModuleRecord, type LexedModule } from './modules.js';
 import type { StaticHasherOptions } from './options.js';
+import { readRegularFile } from './read-file.js';
 
 /** Options of {@link buildManifest}: the hasher's options (those of the hasher that will load the manifest), plus these. */
 export interface BuildManifestOptions extends Omit<StaticHasherOptions, 'manifest' | 'version' | 'watch' | 'onMissing'> {
@@ -22,6 +24,9 @@ export interface BuildManifestResult {
   /** Files under the roots that no reference can name (e.g. '?' or '#' in the name), left out. */
   skipped: string[];
 }
+
+// Only JavaScript files can have a record: the others are not read a second time.
+const MODULE_REFERENCE = /\.m?js$/i;
 
 /**
  * Hashes every file under the roots with a hasher of the given options and returns the manifest
@@ -54,6 +59,8 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
     // No prototype: a file named "__proto__" or "constructor" is a key like any other.
     const files: Record<string, string> = Object.create(null);
     const integrities: Record<string, string> = Object.create(null);
+    // What each JavaScript file imports, so importMap() reads no file at run time (those importing nothing are left out).
+    const modules: Record<string, LexedModule> = Object.create(null);
     const refused: string[] = [];
     // The manifest is warm() plus a snapshot of what it hashed: the same files, symlinks and skipped
     // names as a live hasher, decided in one place.
@@ -63,6 +70,13 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       onFile: (reference, hash, sri) => {
         files[reference] = hash;
         if (sri !== undefined) integrities[reference] = sri;
+        if (MODULE_REFERENCE.test(reference)) {
+          // Read at its real path, as the hasher resolves it, by the safe open; gone meanwhile: left out.
+          const file = hasher.resolve(reference)?.file;
+          const bytes = file === undefined ? undefined : readRegularFile(file, reference);
+          const record = bytes === undefined ? undefined : manifestModuleRecord(reference, bytes);
+          if (record !== undefined) modules[reference] = record;
+        }
       },
       onSkipped: (file) => refused.push(file),
       onProgress,
@@ -74,6 +88,7 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
       options: manifestOptions,
       files,
       ...(integrity ? { integrity: integrities } : {}),
+      modules,
     };
     return { manifest, files: walked.files, skipped };
   } finally {

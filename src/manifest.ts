@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { nodeCrypto } from './deferred.js';
 import { StaticHashError, describeValue } from './errors.js';
+import type { LexedModule, ModuleImportRecord } from './modules.js';
 import type { NormalizedOptions } from './options.js';
+import { sweepTemporaryFiles, temporaryPathFor } from './temporary-file.js';
 
 /** The format number written into every manifest; a reader refuses any other. */
 export const MANIFEST_FORMAT = 1;
@@ -40,6 +41,12 @@ export interface StaticManifest {
   files: Record<string, string>;
   /** Canonical path -> `sha384-…`, present when built with `--integrity`. */
   integrity?: Record<string, string>;
+  /**
+   * Canonical path of each JavaScript file (`.js`, `.mjs`) that imports something -> what it imports, as
+   * written, so `importMap()` reads no file at run time. A JavaScript file not listed imports nothing.
+   * Absent in manifests written before module graphs existed: those graphs are then read from the files.
+   */
+  modules?: Record<string, LexedModule>;
 }
 
 /** A manifest read and checked, ready for lookups. */
@@ -50,6 +57,8 @@ export interface LoadedManifest {
   // Maps, not the parsed objects: a lookup of "constructor" or "__proto__" must find nothing.
   files: Map<string, string>;
   integrity: Map<string, string> | undefined;
+  /** What each listed module imports; undefined when the manifest has no "modules" section. */
+  modules?: Map<string, LexedModule> | undefined;
 }
 
 const OPTION_KEYS = ['hashLength', 'baseUrl', 'urlStyle', 'param', 'css'] as const;
@@ -128,7 +137,38 @@ export function parseManifest(text: string, file: string): LoadedManifest {
     }
   }
 
-  return { file, options: { hashLength, baseUrl, urlStyle, param, css }, files, integrity };
+  let modules: Map<string, LexedModule> | undefined;
+  if (data.modules !== undefined) {
+    if (!isPlainObject(data.modules)) corrupt(file, `expected "modules" to be an object of path -> { imports }; got ${describeValue(data.modules)}`);
+    modules = new Map();
+    for (const [key, value] of Object.entries(data.modules)) {
+      if (!files.has(key)) corrupt(file, `modules[${describeValue(key)}] has no entry in "files"`);
+      modules.set(key, parseModuleRecord(value, `modules[${describeValue(key)}]`, file));
+    }
+  }
+
+  return { file, options: { hashLength, baseUrl, urlStyle, param, css }, files, integrity, modules };
+}
+
+/** One "modules" entry of a manifest, checked. */
+function parseModuleRecord(value: unknown, where: string, file: string): LexedModule {
+  if (!isPlainObject(value) || !Array.isArray(value.imports)) corrupt(file, `expected ${where} to be { imports: [...] }; got ${describeValue(value)}`);
+  const computed = value.computed ?? 0;
+  if (typeof computed !== 'number' || !Number.isInteger(computed) || computed < 0) corrupt(file, `expected ${where}.computed to be a count; got ${describeValue(computed)}`);
+  if (value.error !== undefined && typeof value.error !== 'string') corrupt(file, `expected ${where}.error to be a string; got ${describeValue(value.error)}`);
+  const imports: ModuleImportRecord[] = value.imports.map((entry: unknown, index: number) => {
+    if (!isPlainObject(entry) || typeof entry.specifier !== 'string' || (entry.dynamic !== undefined && entry.dynamic !== true)
+      || (entry.type !== undefined && typeof entry.type !== 'string')) {
+      corrupt(file, `expected ${where}.imports[${index}] to be { specifier, dynamic?: true, type?: string }; got ${describeValue(entry)}`);
+    }
+    const record: ModuleImportRecord = { specifier: entry.specifier };
+    if (entry.dynamic === true) record.dynamic = true;
+    if (entry.type !== undefined) record.type = entry.type as string;
+    return record;
+  });
+  const lexed: LexedModule = { imports, computed };
+  if (value.error !== undefined) lexed.error = value.error as string;
+  return lexed;
 }
 
 /**
@@ -170,6 +210,12 @@ export function checkManifestOptions(manifest: LoadedManifest, options: Normaliz
   );
 }
 
+function sortedModules(record: Record<string, LexedModule>): Record<string, LexedModule> {
+  const out: Record<string, LexedModule> = Object.create(null);
+  for (const key of Object.keys(record).sort()) out[key] = record[key]!;
+  return out;
+}
+
 /** The JSON text of a manifest: keys sorted, so a rebuild of the same tree gives the same bytes. */
 export function serializeManifest(manifest: StaticManifest): string {
   const sorted = (record: Record<string, string>): Record<string, string> => {
@@ -183,17 +229,53 @@ export function serializeManifest(manifest: StaticManifest): string {
     options: manifest.options,
     files: sorted(manifest.files),
     ...(manifest.integrity === undefined ? {} : { integrity: sorted(manifest.integrity) }),
+    ...(manifest.modules === undefined ? {} : { modules: sortedModules(manifest.modules) }),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
-function isRunning(pid: number): boolean {
+/** What a non-regular file is, for a message. */
+function describeKind(stats: fs.Stats): string {
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** Throws unless `target` is a regular file or does not exist (its parent must be a directory). */
+function refuseForeignTarget(target: string): void {
+  let stats: fs.Stats;
   try {
-    process.kill(pid, 0);
-    return true;
+    stats = fs.lstatSync(target);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // a missing parent directory shows when the temp file is opened
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write the manifest ${target}: ${describeWriteError(error, path.dirname(target))}`, {
+      file: target, cause: error,
+    });
   }
+  if (stats.isFile()) return;
+  throw new StaticHashError(
+    'ERR_STATIC_IO',
+    `static-hash: cannot write the manifest ${target}: it is ${describeKind(stats)}, not a regular file; left untouched`,
+    { file: target },
+  );
+}
+
+/** The real cause of a failed write, in words: ENOTDIR names the path that is not a directory. */
+function describeWriteError(error: unknown, dir: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR' || code === 'ENOENT') {
+    // Walk up to the first ancestor that exists: it is the file in the way, or the missing directory.
+    let ancestor = dir;
+    while (!fs.existsSync(ancestor) && path.dirname(ancestor) !== ancestor) ancestor = path.dirname(ancestor);
+    if (code === 'ENOTDIR' || !fs.statSync(ancestor).isDirectory()) return `${ancestor} is not a directory`;
+    return `directory ${dir} does not exist`;
+  }
+  return (error as Error).message;
 }
 
 /**
@@ -205,7 +287,8 @@ function isRunning(pid: number): boolean {
  * SIGKILL or a power loss can leave a `.<name>.<pid>.<random>.tmp` file behind; the next successful
  * write removes such leftovers of processes that are no longer running.
  *
- * @throws {StaticHashError} `ERR_STATIC_IO` when the directory is not writable.
+ * @throws {StaticHashError} `ERR_STATIC_IO` when the directory is not writable, or the target is anything but a
+ *   regular file (a symlink, FIFO, socket, device node or directory is left untouched).
  * @example
  * writeManifest('static-manifest.json', (await buildManifest({ root: 'public' })).manifest);
  */
@@ -213,19 +296,31 @@ export function writeManifest(file: string, manifest: StaticManifest): void {
   const target = path.resolve(file);
   const dir = path.dirname(target);
   const base = path.basename(target);
-  const temp = path.join(dir, `.${base}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`);
+  // Only a regular file (or nothing) is replaced: a symlink, FIFO, socket, device node or directory
+  // at the target is someone else's, and is left as it is. Checked again right before the rename.
+  refuseForeignTarget(target);
+  const temp = temporaryPathFor(target);
+  let created = false;
   try {
     const fd = fs.openSync(temp, 'wx', 0o644);
+    created = true;
     try {
       fs.writeFileSync(fd, serializeManifest(manifest));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
+    refuseForeignTarget(target);
     fs.renameSync(temp, target);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write manifest ${target}: ${(error as Error).message}`, {
+    // Clean up only what this call created, and never let the cleanup's own failure hide the cause.
+    if (created) {
+      try {
+        fs.rmSync(temp, { force: true });
+      } catch { /* the cause below matters more */ }
+    }
+    if (error instanceof StaticHashError) throw error;
+    throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot write the manifest ${target}: ${describeWriteError(error, dir)}`, {
       file: target, cause: error,
     });
   }
@@ -234,9 +329,5 @@ export function writeManifest(file: string, manifest: StaticManifest): void {
     const dirFd = fs.openSync(dir, 'r');
     try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
   } catch { /* best effort */ }
-  const leftover = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
-  for (const name of fs.readdirSync(dir)) {
-    const match = leftover.exec(name);
-    if (match && Number(match[1]) !== process.pid && !isRunning(Number(match[1]))) fs.rmSync(path.join(dir, name), { force: true });
-  }
+  sweepTemporaryFiles(dir, base);
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import type { GenerationStore } from './generation.js';
+import { parseReference } from './resolve.js';
 
 /** Where warnings go. `console` fits; so does a pino or winston logger. */
 export interface Logger {
@@ -66,6 +67,18 @@ export interface ManifestOption {
   fallback?: 'onMissing' | 'live';
 }
 
+/** The `modules` option: how ES-module graphs resolve (see docs/modules.md). */
+export interface ModulesOption {
+  /**
+   * Bare specifiers to references under the roots, as in an import map: an exact name
+   * (`lit: 'vendor/lit/index.js'`), or a prefix ending in '/' for a package's other files
+   * (`'lit/': 'vendor/lit/'`). A root mounted on `node_modules/lit` under the prefix `vendor/lit/`
+   * serves an npm package to the browser without a bundler.
+   * @default {}
+   */
+  imports?: Record<string, string>;
+}
+
 /** Options of {@link createStaticHasher}. Every option is optional. */
 export interface StaticHasherOptions {
   /**
@@ -109,6 +122,18 @@ export interface StaticHasherOptions {
      * @default 10000
      */
     maxEntries?: number;
+    /**
+     * Total bytes of file contents a server keeps in memory to answer from (the exact bytes that
+     * were hashed, so a version is never served with other bytes): see docs/serving.md. Files that
+     * do not fit are streamed from a descriptor checked against the one that was hashed.
+     * @default 67108864 (64 MiB)
+     */
+    maxBytes?: number;
+    /**
+     * Files up to this size are kept in memory when served; larger ones are always streamed.
+     * @default 1048576 (1 MiB)
+     */
+    maxFileBytes?: number;
   };
   /**
    * Threads `warm()` and `buildManifest()` read and hash files on: the calling thread plus
@@ -162,6 +187,18 @@ export interface StaticHasherOptions {
    * @default undefined (per-file content hashes)
    */
   version?: string;
+  /**
+   * How module graphs (`moduleGraph()`, `importMap()`, `{% static_importmap %}`) resolve bare specifiers.
+   * @default { imports: {} }
+   */
+  modules?: ModulesOption;
+}
+
+export interface NormalizedModulesOptions {
+  /** Exact bare names -> canonical reference. */
+  exact: Map<string, string>;
+  /** Prefixes ending in '/' -> reference prefix ending in '/', longest first. */
+  prefixes: Array<[prefix: string, target: string]>;
 }
 
 export interface NormalizedManifestOption {
@@ -195,6 +232,10 @@ export interface NormalizedOptions {
   param: string;
   onMissing: 'warn' | 'throw' | 'ignore';
   maxEntries: number;
+  /** `cache.maxBytes`: bytes of file contents kept in memory for serving. */
+  maxBytes: number;
+  /** `cache.maxFileBytes`: files up to this size are served from memory. */
+  maxFileBytes: number;
   /** undefined: os.availableParallelism(), read when a walk asks. */
   threads: number | undefined;
   watch: NormalizedWatchOptions | false;
@@ -205,6 +246,7 @@ export interface NormalizedOptions {
   manifest: NormalizedManifestOption | undefined;
   /** A release version, or 'git' until {@link createStaticHasher} has read the commit. */
   version: string | undefined;
+  modules: NormalizedModulesOptions;
 }
 
 /** Every default in one place. */
@@ -216,16 +258,20 @@ const DEFAULTS = {
   param: 'v',
   onMissing: 'warn',
   maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxFileBytes: 1024 * 1024,
   watch: { debounceMs: 5, usePolling: false, interval: 100 },
   // On by default, against habit 2 (booleans default to false): a stylesheet whose URL does not move
   // when its images do is the stale-asset bug this package exists to prevent.
   css: true,
   manifestFallback: 'onMissing',
+  // No bare specifiers: a module graph follows relative and root-relative imports only.
+  modules: { imports: {} },
 } as const;
 
 const OPTION_NAMES = [
   'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'threads', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
-  'manifest', 'version',
+  'manifest', 'version', 'modules',
 ] as const;
 
 /** Characters allowed in a base URL or a query parameter name without escaping. */
@@ -402,6 +448,36 @@ function normalizeVersion(value: unknown): string | undefined {
   return value;
 }
 
+function normalizeModules(value: unknown): NormalizedModulesOptions {
+  const normalized: NormalizedModulesOptions = { exact: new Map(), prefixes: [] };
+  if (value === undefined) return normalized;
+  if (!isPlainObject(value)) fail('modules', 'an object { imports }', value);
+  rejectUnknownKeys(value, ['imports'], 'modules option');
+  if (value.imports === undefined) return normalized;
+  if (!isPlainObject(value.imports)) fail('modules.imports', 'an object of bare specifier -> reference, e.g. { lit: "vendor/lit/index.js" }', value.imports);
+  for (const [name, target] of Object.entries(value.imports)) {
+    const option = `modules.imports[${JSON.stringify(name)}]`;
+    // Import maps treat URL-like keys as URLs: such a key is no bare specifier.
+    if (name === '' || name.startsWith('/') || name.startsWith('./') || name.startsWith('../') || URL.canParse(name)) {
+      fail('modules.imports', 'keyed by bare specifiers such as "lit" or "lit/" (not "/x", "./x", "../x" or a URL)', name);
+    }
+    if (typeof target !== 'string' || target === '') fail(option, 'a reference under the roots such as "vendor/lit/index.js"', target);
+    if (name.endsWith('/') !== target.endsWith('/')) {
+      fail(option, name.endsWith('/') ? 'a directory reference ending in "/" for a prefix key ending in "/"' : 'a file reference (not ending in "/")', target);
+    }
+    let canonical: string;
+    try {
+      canonical = parseReference(name.endsWith('/') ? `${target}x` : target).path;
+    } catch (error) {
+      fail(option, `a safe reference under the roots (${(error as Error).message})`, target);
+    }
+    if (name.endsWith('/')) normalized.prefixes.push([name, canonical.slice(0, -1)]);
+    else normalized.exact.set(name, canonical);
+  }
+  normalized.prefixes.sort((a, b) => b[0].length - a[0].length);
+  return normalized;
+}
+
 /**
  * Validates options and fills in every default. Throws `ERR_STATIC_INVALID_OPTION` naming the first
  * bad option and what it accepts. Touches the disk only to resolve the roots, which must exist.
@@ -413,8 +489,8 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
 
   // `=== undefined`, not `??`: an explicit null is a wrong value, reported like any other.
   const cache = options.cache === undefined ? {} : options.cache;
-  if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries }', cache);
-  rejectUnknownKeys(cache, ['maxEntries'], 'cache option');
+  if (!isPlainObject(cache)) fail('cache', 'an object { maxEntries, maxBytes, maxFileBytes }', cache);
+  rejectUnknownKeys(cache, ['maxEntries', 'maxBytes', 'maxFileBytes'], 'cache option');
 
   const param = options.param === undefined ? DEFAULTS.param : options.param;
   if (typeof param !== 'string' || !PARAM_SAFE.test(param)) fail('param', 'a string of letters, digits, "-", "_", ".", "~" (or "")', param);
@@ -445,6 +521,8 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     param,
     onMissing: normalizeChoice(options.onMissing, 'onMissing', ['warn', 'throw', 'ignore'] as const, DEFAULTS.onMissing),
     maxEntries: normalizeInteger(cache.maxEntries, 'cache.maxEntries', DEFAULTS.maxEntries, 1, 2 ** 30),
+    maxBytes: normalizeInteger(cache.maxBytes, 'cache.maxBytes', DEFAULTS.maxBytes, 0, Number.MAX_SAFE_INTEGER),
+    maxFileBytes: normalizeInteger(cache.maxFileBytes, 'cache.maxFileBytes', DEFAULTS.maxFileBytes, 0, 2 ** 30),
     threads: options.threads === undefined ? undefined : normalizeInteger(options.threads, 'threads', 1, 1, 256),
     watch: normalizeWatch(options.watch),
     logger,
@@ -453,5 +531,6 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     cssIgnore: normalizeCssIgnore(options.cssIgnore),
     manifest,
     version,
+    modules: normalizeModules(options.modules === undefined ? DEFAULTS.modules : options.modules),
   };
 }

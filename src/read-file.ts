@@ -12,16 +12,41 @@ import { StaticHashError, describeValue } from './errors.js';
  */
 export const SAFE_OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
-function ioError(reference: string, file: string, error: unknown): StaticHashError {
-  return new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+/** `ERR_STATIC_IO` for a file that could not be read. */
+export function ioError(reference: string, file: string, error: unknown): StaticHashError {
+  return new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
     reference, file, cause: error,
   });
 }
 
-function notAFile(reference: string, file: string): StaticHashError {
-  return new StaticHashError('ERR_STATIC_NOT_A_FILE', `static: not a file: ${describeValue(reference)} is a directory or special file`, {
+/** `ERR_STATIC_NOT_A_FILE` for a directory, FIFO, socket or device. */
+export function notAFile(reference: string, file: string): StaticHashError {
+  return new StaticHashError('ERR_STATIC_NOT_A_FILE', `static-hash: not a file: ${describeValue(reference)} is a directory or special file`, {
     reference, file,
   });
+}
+
+/**
+ * Opens `file` (a real path) with {@link SAFE_OPEN_FLAGS}: the descriptor, or undefined when the file
+ * (or a directory on its path) vanished. The caller fstats it and closes it. For readers that keep a
+ * descriptor open across asynchronous work (serving); the others use {@link withRegularFile}.
+ *
+ * @throws {StaticHashError} `ERR_STATIC_UNSAFE_PATH` when it became a symlink; `ERR_STATIC_NOT_A_FILE`
+ *   for a socket; `ERR_STATIC_IO` for any other failure.
+ */
+export function openFile(file: string, reference: string): number | undefined {
+  try {
+    return fs.openSync(file, SAFE_OPEN_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ELOOP') {
+      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static-hash: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
+    }
+    // A Unix socket cannot be opened at all (ENXIO): it is a special file like a FIFO.
+    if (code === 'ENXIO') throw notAFile(reference, file);
+    throw ioError(reference, file, error);
+  }
 }
 
 /**
@@ -36,19 +61,8 @@ function notAFile(reference: string, file: string): StaticHashError {
  *   including one thrown by `use` that is not a StaticHashError.
  */
 export function withRegularFile<T>(file: string, reference: string, use: (fd: number, stats: fs.Stats) => T): T | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, SAFE_OPEN_FLAGS);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') {
-      throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: it became a symlink`, { reference, file });
-    }
-    // A Unix socket cannot be opened at all (ENXIO): it is a special file like a FIFO.
-    if (code === 'ENXIO') throw notAFile(reference, file);
-    throw ioError(reference, file, error);
-  }
+  const fd = openFile(file, reference);
+  if (fd === undefined) return undefined;
   try {
     const stats = fs.fstatSync(fd);
     if (!stats.isFile()) throw notAFile(reference, file);

@@ -14,7 +14,7 @@ export interface ParsedReference {
 }
 
 function unsafe(reference: string, why: string): never {
-  throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static: unsafe path ${describeValue(reference)}: ${why}`, { reference });
+  throw new StaticHashError('ERR_STATIC_UNSAFE_PATH', `static-hash: unsafe path ${describeValue(reference)}: ${why}`, { reference });
 }
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
@@ -65,7 +65,7 @@ export function parseReference(reference: unknown): ParsedReference {
   if (typeof reference !== 'string' || reference === '') {
     throw new StaticHashError(
       'ERR_STATIC_INVALID_REFERENCE',
-      `static: expected a non-empty string reference such as "js/app.js"; got ${describeValue(reference)}`,
+      `static-hash: expected a non-empty string reference such as "js/app.js"; got ${describeValue(reference)}`,
       { reference },
     );
   }
@@ -133,7 +133,7 @@ export function resolveFile(canonical: string, roots: readonly NormalizedRoot[],
       real = fs.realpathSync.native(candidate);
     } catch (error) {
       if (isMissing(error)) continue;
-      throw new StaticHashError('ERR_STATIC_IO', `static: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
+      throw new StaticHashError('ERR_STATIC_IO', `static-hash: cannot read ${describeValue(reference)}: ${(error as Error).message}`, {
         reference, file: candidate, cause: error,
       });
     }

@@ -64,6 +64,8 @@ function checkRoot(root: RootIdentity): string | undefined {
  * - chokidar throttles `change` per file (a second change within 50 ms is dropped) and delays
  *   `unlink` by 100 ms (to merge atomic saves): its `raw` events, one per fs.watch notification or
  *   per changed stat when polling, are listened to as well, so no quick second save is lost.
+ * - An entry that changes kind is watched as what it became: a file replaced by a directory in one
+ *   tick (or the reverse) is re-added, so edits inside the new directory are seen.
  * - A chokidar `error` (ENOSPC, EMFILE, EACCES…) or a root that is removed or replaced (renamed
  *   away, deleted and recreated) calls `onFailure` once and closes the watcher.
  *
@@ -180,8 +182,28 @@ export function watchRoots(roots: readonly NormalizedRoot[], options: Normalized
     if (!isIgnored(inside) || (itself && !isIgnored(watched))) onEvent();
   };
 
+  // An entry replaced by one of the other kind in one tick (rm a.js; mkdir a.js; write a.js/x.js)
+  // can leave chokidar watching neither: it reports a 'change' of the file it knew and never scans
+  // the new directory, or (polling, on a busy machine) its delayed 'unlink' of the old file drops the
+  // watches it had just set on the new directory. Every later edit inside would go unseen. After such
+  // an event, a path that is now of the other kind is re-added, so chokidar watches what is there.
+  const rewatchIfKindChanged = (changed: string, wasDirectory: boolean): void => {
+    if (dirs.includes(changed)) return; // roots are checked by identity at the end of each burst
+    let stats: fs.Stats | undefined;
+    try {
+      stats = fs.statSync(changed, { throwIfNoEntry: false });
+    } catch {
+      return; // unreadable: the next event says what it became
+    }
+    if (stats === undefined || stats.isDirectory() === wasDirectory) return;
+    chokidar.unwatch(changed);
+    chokidar.add(changed);
+  };
+
   chokidar.on('all', (event, changed) => {
     onEvent();
+    if (event === 'change' || event === 'add' || event === 'unlink') rewatchIfKindChanged(changed, false);
+    else if (event === 'unlinkDir') rewatchIfKindChanged(changed, true);
     if (event === 'unlinkDir' && dirs.includes(changed)) fail(new Error(`root directory ${changed} was removed`));
   });
   chokidar.on('raw', onRaw);

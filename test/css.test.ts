@@ -347,7 +347,7 @@ describe('large and odd stylesheets', () => {
     const { hasher, root, warnings } = await setup();
     fs.writeFileSync(path.join(root, 'css/dir.css'), '.a { background: url(../img); }\n');
     expect((await hasher.read('css/dir.css'))!.toString()).toBe('.a { background: url(../img); }\n');
-    expect(warnings).toEqual([expect.stringMatching(/^static-hash: stylesheet "css\/dir.css" references "\.\.\/img", which cannot be hashed \(static: not a file/)]);
+    expect(warnings).toEqual([expect.stringMatching(/^static-hash: stylesheet "css\/dir.css" references "\.\.\/img", which cannot be hashed \(static-hash: not a file/)]);
   });
 
   it('leaves an unsafe referenced stylesheet (symlink out of the root) as written, with a warning', async () => {
@@ -356,7 +356,7 @@ describe('large and odd stylesheets', () => {
     fs.symlinkSync(path.join(outside, 'base.css'), path.join(root, 'css/escape.css'));
     fs.writeFileSync(path.join(root, 'css/uses-escape.css'), '@import "escape.css";\n');
     expect((await hasher.read('css/uses-escape.css'))!.toString()).toBe('@import "escape.css";\n');
-    expect(warnings).toEqual([expect.stringMatching(/references "escape\.css", which cannot be used \(static: unsafe path/)]);
+    expect(warnings).toEqual([expect.stringMatching(/references "escape\.css", which cannot be used \(static-hash: unsafe path/)]);
   });
 });
 

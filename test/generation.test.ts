@@ -156,15 +156,34 @@ describe('a shared GenerationStore', () => {
     expect(hasher.hash('site.css')).toBe(during.sheet);
   });
 
-  it('close() unsubscribes and closes the store once, however often it is called', async () => {
+  it('close() unsubscribes once, however often it is called, and leaves a store it was given open', async () => {
     const store = new SharedStore();
     hasher = await createStaticHasher({ root: fixture.dir, generation: store });
     await hasher.close();
     await hasher.close();
     expect(store.unsubscribed).toBe(1);
-    expect(store.closed).toBe(1);
+    // Issue #13: the store is the caller's (other hashers may share it); closing it is theirs to do.
+    expect(store.closed).toBe(0);
     store.remote(99);
     expect(hasher.generation).toBe(40);
+  });
+
+  it('a hasher closed on a shared store leaves the others on it moving, with any of them invalidating', async () => {
+    const store = new MemoryGenerationStore();
+    const first = await createStaticHasher({ root: fixture.dir, generation: store });
+    const second = await createStaticHasher({ root: fixture.dir, generation: store });
+    hasher = second;
+    const third = await createStaticHasher({ root: fixture.dir, generation: store });
+    const before = second.url('app.js');
+    fixture.write('app.js', 'two');
+    first.invalidate();
+    expect([second.generation, third.generation]).toEqual([1, 1]);
+    await first.close();
+    third.invalidate();
+    expect(second.generation).toBe(2);
+    expect(second.url('app.js')).not.toBe(before);
+    expect(second.stats().bypass).toBe(false);
+    await third.close();
   });
 });
 

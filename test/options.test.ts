@@ -33,6 +33,8 @@ describe('normalizeOptions() defaults', () => {
       param: 'v',
       onMissing: 'warn',
       maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      maxFileBytes: 1024 * 1024,
       watch: false,
       css: true,
       cssIgnore: [],
@@ -40,6 +42,7 @@ describe('normalizeOptions() defaults', () => {
       version: undefined,
       logger: console,
       generation: undefined,
+      modules: { exact: new Map(), prefixes: [] },
     });
   });
 

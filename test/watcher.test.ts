@@ -215,6 +215,61 @@ describe('watch: changes on disk move the generation', () => {
   });
 });
 
+describe('watch: an entry changing kind (issue #13)', () => {
+  /** Edits `file` after the swap and expects each edit to be observed: a new URL, fresh, cached again. */
+  async function expectLaterEditsObserved(w: Watching, reference: string, file: string): Promise<void> {
+    await quiet(w.hasher);
+    for (let edit = 1; edit <= 3; edit++) {
+      const before = w.hasher.url(reference);
+      await expectObserved(w, [reference], () => fs.writeFileSync(file, `edit ${edit} ${Math.random()}`));
+      expect(w.hasher.url(reference)).not.toBe(before);
+    }
+    expect(w.hasher.stats().watcher).toBe('watching');
+  }
+
+  it.each([
+    ['fs.watch, run 1', true],
+    ['fs.watch, run 2', true],
+    ['fs.watch, run 3', true],
+  ] as const)('a file replaced by a directory in one tick: later edits inside it are observed (%s)', async (_name, watch) => {
+    const root = tempDir();
+    write(path.join(root, 'a.js'), 'file');
+    const w = await watching(root, watch);
+    expect(w.hasher.url('a.js')).toMatch(/\?v=/);
+    await expectObserved(w, ['a.js/inner.js'], () => {
+      fs.rmSync(path.join(root, 'a.js'));
+      fs.mkdirSync(path.join(root, 'a.js'));
+      fs.writeFileSync(path.join(root, 'a.js', 'inner.js'), 'inner');
+    });
+    await expectLaterEditsObserved(w, 'a.js/inner.js', path.join(root, 'a.js', 'inner.js'));
+  });
+
+  it.each([1, 2, 3])('a directory replaced by a file in one tick: later edits of the file are observed (run %i)', async () => {
+    const root = tempDir();
+    write(path.join(root, 'lib', 'inner.js'), 'inner');
+    const w = await watching(root);
+    expect(w.hasher.url('lib/inner.js')).toMatch(/\?v=/);
+    await expectObserved(w, ['lib', 'lib/inner.js'], () => {
+      fs.rmSync(path.join(root, 'lib'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'lib'), 'now a file');
+    });
+    await expectLaterEditsObserved(w, 'lib', path.join(root, 'lib'));
+  });
+
+  it.each([1, 2, 3])('a directory renamed over another: later edits of the files it brought are observed (run %i)', async () => {
+    const root = tempDir();
+    write(path.join(root, 'current', 'old.js'), 'old');
+    write(path.join(root, 'next', 'app.js'), 'next');
+    const w = await watching(root);
+    expect(w.hasher.url('current/old.js')).toMatch(/\?v=/);
+    await expectObserved(w, ['current/app.js', 'current/old.js'], () => {
+      fs.rmSync(path.join(root, 'current', 'old.js'));
+      fs.renameSync(path.join(root, 'next'), path.join(root, 'current'));
+    });
+    await expectLaterEditsObserved(w, 'current/app.js', path.join(root, 'current', 'app.js'));
+  });
+});
+
 describe('watch: quick successive saves', () => {
   // chokidar drops a `change` for a file changed again within 50 ms of its last reported change.
   async function editEvery10ms(w: Watching, root: string, reference: string): Promise<void> {

@@ -19,7 +19,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Resolves to { url, hasher, close() } once the server listens and the watcher is ready.
  */
 export async function startDemo({ siteDir = here, port = 3000, host = '127.0.0.1', logger = console, logRequests = true } = {}) {
-  const hasher = await createStaticHasher({ root: path.join(siteDir, 'public'), baseUrl: '/static/', watch: true, logger });
+  const hasher = await createStaticHasher({
+    root: path.join(siteDir, 'public'), baseUrl: '/static/', watch: true, logger,
+    // The bare specifier app.js imports: a vendored package under public/vendor/.
+    modules: { imports: { 'tiny-clock': 'vendor/tiny-clock/index.js' } },
+  });
   await hasher.ready;
 
   const views = path.join(siteDir, 'views');

@@ -178,6 +178,61 @@ describe('static-hash/eleventy in an Eleventy 3 build', () => {
   }, 60_000);
 });
 
+describe('static-hash/eleventy with a generation store of the caller (issue #13)', () => {
+  const INDEX = path.join(PROJECT, 'dist/esm/src/index.js');
+
+  /** A site whose configuration passes its own store, which records a close() in store-closed.txt. */
+  function siteWithStore(): string {
+    const site = createSite();
+    const config = [
+      "import fs from 'node:fs';",
+      `import { MemoryGenerationStore } from ${JSON.stringify(pathToFileURL(INDEX).href)};`,
+      `import staticHash from ${JSON.stringify(pathToFileURL(PLUGIN).href)};`,
+      'class SharedStore extends MemoryGenerationStore {',
+      "  async close() { fs.appendFileSync('store-closed.txt', 'closed'); }",
+      '}',
+      'const store = (globalThis.sharedStore ??= new SharedStore());',
+      'export default function (eleventyConfig) {',
+      "  eleventyConfig.addPlugin(staticHash, { root: 'public', generation: store });",
+      "  return { dir: { input: 'src', output: '_site' } };",
+      '}',
+      '// edit 0',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(site, 'eleventy.config.mjs'), config);
+    for (const name of ['liquid.liquid', 'handlebars.hbs', 'javascript.11ty.js']) fs.rmSync(path.join(site, 'src', name));
+    return site;
+  }
+
+  it('a build leaves the store open: the eleventy.after hook closes only the plugin\'s hasher', () => {
+    const site = siteWithStore();
+    const result = build(site);
+    expect(result.status).toBe(0);
+    expect(page(site, 'nunjucks')).toContain('/static/js/app.js?v=');
+    expect(fs.existsSync(path.join(site, 'store-closed.txt'))).toBe(false);
+  }, 60_000);
+
+  it('a configuration reload (eleventy.reset) leaves the store open', async () => {
+    const site = siteWithStore();
+    const child = spawn(process.execPath, [ELEVENTY, '--watch'], { cwd: site, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let log = '';
+    child.stdout!.on('data', (chunk) => { log += chunk; });
+    child.stderr!.on('data', (chunk) => { log += chunk; });
+    await waitFor(() => log.includes('Watching'), `the first build (log: ${log})`);
+    const config = path.join(site, 'eleventy.config.mjs');
+    const builds = () => log.split('Wrote').length - 1;
+    const first = builds();
+    for (let attempt = 0; builds() === first; attempt++) {
+      if (attempt === 40) throw new Error(`Eleventy never rebuilt after the configuration changed (log: ${log})`);
+      fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/\/\/ edit \d+/, `// edit ${attempt + 1}`));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(log).toContain('eleventy.config.mjs');
+    expect(fs.existsSync(path.join(site, 'store-closed.txt'))).toBe(false);
+  }, 60_000);
+});
+
 describe('normalizeEleventyOptions()', () => {
   it('fills in the defaults and splits off the hasher options', () => {
     expect(normalizeEleventyOptions({ root: 'assets', baseUrl: '/a/' })).toEqual({

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import express from 'express';
+import express4 from 'express4';
 import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { IMMUTABLE_CACHE_CONTROL, normalizeServeStaticOptions, removeFilenameHash, serveStatic, type ServeStaticOptions, type StaticMiddleware } from '../../adapters/express';
 import { codeOf } from '../helpers/errors';
@@ -93,9 +94,9 @@ function nodeServer(middleware: StaticMiddleware, errors: unknown[] = []): Promi
   }));
 }
 
-/** Express 5, the middleware mounted by `mount`; what it passes to next() ends at a marked 404. */
-function expressServer(mount: (app: express.Express) => void): Promise<Server> {
-  const app = express();
+/** Express 5 (or 4), the middleware mounted by `mount`; what it passes to next() ends at a marked 404. */
+function expressServer(mount: (app: express.Express) => void, factory: () => express.Express = express): Promise<Server> {
+  const app = factory();
   mount(app);
   app.use((_req, res) => {
     res.status(404).set('X-Fallthrough', 'next').send('not here');
@@ -159,6 +160,7 @@ const SETUPS: Array<[string, Setup]> = [
   ['node:http', (middleware) => nodeServer(middleware)],
   ['Express 5, app.use(middleware)', (middleware) => expressServer((app) => app.use(middleware))],
   ["Express 5, app.use('/static', middleware)", (middleware) => expressServer((app) => app.use('/static', middleware))],
+  ["Express 4, app.use('/static', middleware)", (middleware) => expressServer((app) => app.use('/static', middleware), express4 as unknown as () => express.Express)],
   ["Express 5, a router at '/static' using it at '/js' and '/'", (middleware) => expressServer((app) => {
     const router = express.Router();
     router.use('/js', middleware);

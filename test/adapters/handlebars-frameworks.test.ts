@@ -155,15 +155,16 @@ describe('staticHelpers()', () => {
     const registered = Handlebars.create();
     registerStatic(registered, hasher, { origin: 'https://example.com' });
     const helpers = staticHelpers(hasher, { origin: 'https://example.com' });
-    expect(Object.keys(helpers).sort()).toEqual(['static', 'staticIntegrity']);
-    const template = '{{static "js/app.js"}} {{static "a b.css?x=1&y=2" absolute=true}} {{staticIntegrity "js/app.js"}} {{#if (static "img/logo.png")}}yes{{/if}}';
+    expect(Object.keys(helpers).sort()).toEqual(['static', 'staticIntegrity', 'static_importmap']);
+    const template = '{{static "js/app.js"}} {{static "a b.css?x=1&y=2" absolute=true}} {{staticIntegrity "js/app.js"}} {{#if (static "img/logo.png")}}yes{{/if}}'
+      + ' {{static_importmap "js/app.js" integrity=true}}';
     const plain = Handlebars.create();
     expect(plain.compile(template)({}, { helpers })).toBe(registered.compile(template)({}));
   });
 
   it('reports errors with the template position, and names its own option mistakes', () => {
     const helpers = staticHelpers(hasher, { helperName: 'asset' });
-    expect(Object.keys(helpers).sort()).toEqual(['asset', 'staticIntegrity']);
+    expect(Object.keys(helpers).sort()).toEqual(['asset', 'staticIntegrity', 'static_importmap']);
     const render = Handlebars.create().compile('line one\n  {{asset "../secret"}}', { srcName: 'views/page.hbs' } as CompileOptions);
     expect(() => render({}, { helpers })).toThrow(expect.objectContaining({ code: 'ERR_STATIC_UNSAFE_PATH', message: expect.stringContaining('(views/page.hbs:2:3)') }));
     expect(() => staticHelpers(hasher, { delimiters: ['<<', '>>'] } as never)).toThrow(expect.objectContaining({

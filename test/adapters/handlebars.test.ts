@@ -153,7 +153,7 @@ describe.each(FORMS)('registerStatic() with $name templates', (form) => {
     const withName = thrown(() => instance.compile(source, named('errors/missing.hbs'))({}));
     expect(withName.code).toBe('ERR_STATIC_NOT_FOUND');
     expect(withName.reference).toBe('img/nope.png');
-    expect(withName.message).toMatch(/^static: file not found: "img\/nope\.png" \(looked for .*\) \(errors\/missing\.hbs:3:11\)$/);
+    expect(withName.message).toMatch(/^static-hash: file not found: "img\/nope\.png" \(looked for .*\) \(errors\/missing\.hbs:3:11\)$/);
     const unnamed = thrown(() => instance.compile(source)({}));
     expect(unnamed.message).toMatch(/\(template line 3, column 11\)$/);
   });

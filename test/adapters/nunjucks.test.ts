@@ -345,6 +345,37 @@ describe('errors', () => {
     expect(error.cause?.code).toBe('ERR_STATIC_NOT_FOUND');
   });
 
+  it('names the code in the message without dev: true, for every form and the integrity global (issue #13)', async () => {
+    const env = await throwingEnv();
+    const cases: Array<[string, string]> = [
+      ['{% static "img/nope.png" %}', 'ERR_STATIC_NOT_FOUND'],
+      ['{{ static("img/nope.png") }}', 'ERR_STATIC_NOT_FOUND'],
+      ['{{ "img/nope.png" | static }}', 'ERR_STATIC_NOT_FOUND'],
+      ['{{ static_integrity("img/nope.png") }}', 'ERR_STATIC_NOT_FOUND'],
+      ['{% static "../secret.txt" %}', 'ERR_STATIC_UNSAFE_PATH'],
+      ['{% static 1 %}', 'ERR_STATIC_INVALID_REFERENCE'],
+    ];
+    for (const [template, code] of cases) {
+      const error = renderError(() => env.renderString(template, {}));
+      expect(error.message).toMatch(new RegExp(`static-hash: [^\\n]*\\[${code}\\]`));
+    }
+  });
+
+  it('cuts a huge reference in its message and its warning to one short line with an ellipsis (issue #13)', async () => {
+    const huge = `${'x'.repeat(1_000_000)}.js`;
+    const warnings: string[] = [];
+    const { hasher } = await makeHasher({ logger: { warn: (line: string) => void warnings.push(line) } });
+    const env = makeEnv(hasher);
+    expect(env.renderString('{% static r %}', { r: huge })).toBe(`/static/${huge}`);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.length).toBeLessThan(400);
+    expect(warnings[0]).toMatch(/^static-hash: file not found: "x+…x+\.js" \(looked for \/.+…x+\.js\); serving it without a version$/);
+    const throwing = await throwingEnv();
+    const error = renderError(() => throwing.renderString('{% static r %}', { r: huge }));
+    expect(error.message.length).toBeLessThan(600);
+    expect(error.message).toContain('…');
+  });
+
   it('reports tag syntax errors at compile time with their position', async () => {
     const { hasher } = await makeHasher();
     const env = makeEnv(hasher);

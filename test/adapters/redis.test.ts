@@ -101,7 +101,11 @@ describe('one process', () => {
   }
 
   afterEach(async () => {
-    for (const { hasher } of open.splice(0)) await hasher.close();
+    // A hasher leaves the store it was given open: the test closes it, as an application would.
+    for (const { hasher, store } of open.splice(0)) {
+      await hasher.close();
+      await store.close();
+    }
   });
 
   it('starts from the generation stored in Redis', async () => {
@@ -155,6 +159,21 @@ describe('one process', () => {
     expect([first.generation, second.generation]).toEqual([5, 5]);
   });
 
+  it('a store shared by two hashers keeps serving the survivor after the other hasher closes (issue #13)', async () => {
+    const key = freshKey();
+    const store = redisGenerationStore({ client: await connectedClient(), key, logger: quiet });
+    const closing = await createStaticHasher({ root, generation: store, logger: quiet });
+    const survivor = await createStaticHasher({ root, generation: store, logger: quiet });
+    open.push({ hasher: survivor, store });
+    const elsewhere = await openHasher(key);
+    await closing.close();
+    expect(store.fresh).toBe(true);
+    elsewhere.hasher.invalidate();
+    await waitFor('the survivor to hear the other process', () => survivor.generation === 1);
+    expect(survivor.stats().bypass).toBe(false);
+    expect((await admin.pubSubNumSub(key))[key]).toBe(2);
+  });
+
   it('catches a move that was never announced, at the resync interval', async () => {
     const key = freshKey();
     const { hasher } = await openHasher(key, undefined, 100);
@@ -162,30 +181,37 @@ describe('one process', () => {
     await waitFor('the mirror to read 100', () => hasher.generation === 100);
   });
 
-  it('never moves back: a lowered or deleted key is raised to what this process has seen', async () => {
+  it('never moves back: a lowered key counts as a change and is moved past, a deleted one is put back', async () => {
     const key = freshKey();
     await admin.set(key, '20');
     const { hasher } = await openHasher(key, undefined, 100);
-    await admin.set(key, '3');
-    await waitFor('the key raised back to 20', async () => (await admin.get(key)) === '20');
-    await admin.del(key);
-    await waitFor('the deleted key restored to 20', async () => (await admin.get(key)) === '20');
     expect(hasher.generation).toBe(20);
+    // Someone may have invalidated from the lowered value: this process cannot tell, so it moves on.
+    await admin.set(key, '3');
+    await waitFor('the key moved past 20', async () => (await admin.get(key)) === '21');
+    expect(hasher.generation).toBe(21);
+    // A deleted key (a FLUSHALL, a restart without persistence) is put back as it was: nothing new.
+    await admin.del(key);
+    await waitFor('the deleted key restored to 21', async () => (await admin.get(key)) === '21');
+    expect(hasher.generation).toBe(21);
   });
 
-  it('close() unsubscribes and quits its own connection, and leaves the caller’s client open', async () => {
+  it('store.close() unsubscribes and quits its own connection, and leaves the caller’s client open', async () => {
     const key = freshKey();
     const client = await connectedClient();
     const before = Number((await admin.clientList()).length);
-    const { hasher } = await openHasher(key, client);
+    const { hasher, store } = await openHasher(key, client);
     expect((await admin.pubSubNumSub(key))[key]).toBe(1);
     expect((await admin.clientList()).length).toBe(before + 1);
     await hasher.close();
+    // The hasher was given the store: closing the hasher leaves it subscribed for other hashers.
+    expect((await admin.pubSubNumSub(key))[key]).toBe(1);
+    await store.close();
     await waitFor('no subscriber left', async () => (await admin.pubSubNumSub(key))[key] === 0);
     await waitFor('the subscriber connection gone', async () => (await admin.clientList()).length === before);
     expect(client.isReady).toBe(true);
     expect(await client.ping()).toBe('PONG');
-    await hasher.close(); // idempotent
+    await store.close(); // idempotent
   });
 
   it('starts out of touch when Redis is unreachable, hashing afresh, and catches up when it comes', async () => {
@@ -210,6 +236,7 @@ describe('one process', () => {
       expect(logger.lines[1]).toMatch(/^info static-hash\/redis: back in touch with Redis at generation 1/);
     } finally {
       await hasher.close();
+      await store.close();
       client.destroy();
       await late.stop();
     }
@@ -248,6 +275,7 @@ describe('one process', () => {
       expect(logger.lines.filter((line) => line.includes('gave up reconnecting'))).toHaveLength(1);
     } finally {
       await hasher.close();
+      await store.close();
       await doomed.stop();
     }
   });
@@ -260,9 +288,9 @@ class Worker {
   #nextId = 0;
   readonly ready: Promise<void>;
 
-  constructor(url: string, key: string) {
+  constructor(url: string, key: string, resyncIntervalMs = 300) {
     const script = path.join(__dirname, '../fixtures/redis/worker.cjs');
-    this.#child = guardChild(fork(script, [root, url, key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.#child = guardChild(fork(script, [root, url, key, String(resyncIntervalMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     this.ready = new Promise((resolve, reject) => {
       this.#child.on('message', (message: any) => {
         if (message.ready) resolve();
@@ -369,9 +397,13 @@ describe('four worker processes', () => {
     const bumped = generationBefore + 2;
 
     await server.start(); // no persistence: the database comes back empty
+    let last: unknown;
     const states = await waitFor('every worker back in touch at the bumped generation', async () => {
       const all = await everyWorker((worker) => worker.state());
+      last = all.map((state) => [state.generation, state.fresh, state.stats.bypass]);
       return all.every((state) => state.fresh && !state.stats.bypass && state.generation === bumped) && all;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; expected ${bumped}, workers [generation, fresh, bypass]: ${JSON.stringify(last)}`);
     });
     expect(states.map((state) => state.stats.bypass)).toEqual([false, false, false, false]);
     await waitFor('the key restored', async () => (await admin.get(key)) === String(bumped));
@@ -413,5 +445,168 @@ describe('four worker processes', () => {
       const all = await everyWorker(async (worker) => ({ state: await worker.state(), url: await worker.url('shared.css') }));
       return all.every(({ state, url }) => state.generation === next && url !== before);
     });
+  });
+});
+
+describe('whatever happens to the key (issue #13)', () => {
+  // A resync interval far beyond the test: what moves the running workers here is the announcement
+  // of the newcomer's invalidation, which they must act on even though it is not above them.
+  const LONG_RESYNC = 600_000;
+  const started: Worker[] = [];
+  let file: string;
+
+  async function startWorker(key: string): Promise<Worker> {
+    const worker = new Worker(server.url, key, LONG_RESYNC);
+    started.push(worker);
+    await worker.ready;
+    return worker;
+  }
+
+  /** Two workers at generation 5 serving (and caching) the file's URL. */
+  async function runningAtFive(key: string): Promise<{ old: Worker[]; cached: string }> {
+    const old = [await startWorker(key), await startWorker(key)];
+    for (let i = 0; i < 5; i++) await old[0]!.request('invalidate');
+    await waitFor('both at 5', async () => (await Promise.all(old.map((w) => w.state()))).every((s) => s.generation === 5));
+    const cached = await old[1]!.url('lost.css');
+    expect(await old[0]!.url('lost.css')).toBe(cached);
+    return { old, cached };
+  }
+
+  /** The newcomer invalidates after an edit: every worker serves the new URL, on one generation. */
+  async function expectEveryoneMoves(all: Worker[], newcomer: Worker, cached: string): Promise<void> {
+    fs.writeFileSync(file, `body { color: #${Math.random().toString(16).slice(2, 8)} }\n`);
+    await newcomer.request('invalidate');
+    const fresh = await newcomer.url('lost.css');
+    expect(fresh).not.toBe(cached);
+    await waitFor('every worker serving the new URL', async () => {
+      const urls = await Promise.all(all.map((worker) => worker.url('lost.css')));
+      return urls.every((url) => url === fresh);
+    });
+    // And they settle on one generation, so no two of them hold different hashes under one number.
+    const states = await waitFor('one generation everywhere', async () => {
+      const all2 = await Promise.all(all.map((worker) => worker.state()));
+      return new Set(all2.map((state) => state.generation)).size === 1 && all2;
+    });
+    expect(states.every((state) => !state.stats.bypass)).toBe(true);
+    expect(states[0]!.generation).toBeGreaterThan(5);
+    expect(await Promise.all(all.map((worker) => worker.url('lost.css')))).toEqual(all.map(() => fresh));
+  }
+
+  beforeAll(() => {
+    file = path.join(root, 'lost.css');
+    fs.writeFileSync(file, 'body { color: red }\n');
+  });
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((worker) => worker.stop()));
+  });
+
+  it('after FLUSHALL, a process started afterwards invalidates: the running ones move too', async () => {
+    const key = freshKey();
+    const { old, cached } = await runningAtFive(key);
+    await admin.flushAll();
+    const newcomer = await startWorker(key);
+    expect((await newcomer.state()).generation).toBe(0);
+    await expectEveryoneMoves([...old, newcomer], newcomer, cached);
+  });
+
+  it('after the key is lowered by hand, a process started afterwards invalidates: the running ones move too', async () => {
+    const key = freshKey();
+    const { old, cached } = await runningAtFive(key);
+    await admin.set(key, '2');
+    const newcomer = await startWorker(key);
+    expect((await newcomer.state()).generation).toBe(2);
+    await expectEveryoneMoves([...old, newcomer], newcomer, cached);
+  });
+
+  it('after the key is restored from an old snapshot, a process started afterwards invalidates: the running ones move too', async () => {
+    const key = freshKey();
+    const first = await startWorker(key);
+    await first.request('invalidate');
+    await first.request('invalidate');
+    await waitFor('the key at 2', async () => (await admin.get(key)) === '2');
+    const snapshot = [await admin.get(key), await admin.get(`${key}:writer`)] as const;
+    const second = await startWorker(key);
+    for (let i = 0; i < 3; i++) await first.request('invalidate');
+    await waitFor('both at 5', async () => (await Promise.all([first, second].map((w) => w.state()))).every((s) => s.generation === 5));
+    const cached = await second.url('lost.css');
+    await admin.set(key, snapshot[0]!);
+    if (snapshot[1] !== null) await admin.set(`${key}:writer`, snapshot[1]);
+    const newcomer = await startWorker(key);
+    expect((await newcomer.state()).generation).toBe(2);
+    await expectEveryoneMoves([first, second, newcomer], newcomer, cached);
+  });
+});
+
+describe('the start-up code of docs/multi-process.md (issue #13)', () => {
+  it('starts while Redis is down, hashing afresh, and caches once redis-server comes up', async () => {
+    const docs = fs.readFileSync(path.join(__dirname, '../../docs/multi-process.md'), 'utf8');
+    const block = /<!-- start-up example[^>]*-->\s*```js\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(block).toContain('redisGenerationStore({ client })');
+    // Inside the package, so `import 'static-hash'` resolves to this package (self-reference) as
+    // it would to the installed one; the block runs unchanged, followed by a probe.
+    const dir = path.join(__dirname, '../../test-output');
+    fs.mkdirSync(dir, { recursive: true });
+    const script = path.join(dir, `startup-example-${process.pid}.mjs`);
+    fs.writeFileSync(script, `${block}
+process.on('message', () => process.send({ bypass: hasher.bypass, url: hasher.url('app.js'), stats: hasher.stats() }));
+process.on('disconnect', () => process.exit(0));
+process.send({ started: true, bypass: hasher.bypass });
+`);
+    const site = fs.mkdtempSync(path.join(os.tmpdir(), 'static-hash-startup-'));
+    fs.mkdirSync(path.join(site, 'public'));
+    fs.writeFileSync(path.join(site, 'public/app.js'), 'console.log("app");\n');
+    const late = new RedisServer(await freePort()); // nothing listens there yet
+    let output = '';
+    const child = guardChild(fork(script, [], {
+      cwd: site, env: { ...process.env, REDIS_URL: late.url }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    }));
+    child.stdout!.on('data', (chunk) => { output += chunk; });
+    child.stderr!.on('data', (chunk) => { output += chunk; });
+    const messages: any[] = [];
+    child.on('message', (message) => messages.push(message));
+    const ask = async () => {
+      const count = messages.length;
+      child.send('state');
+      return waitFor('the probe to answer', () => messages.length > count && messages[messages.length - 1]);
+    };
+    try {
+      const started = await waitFor(`the app to start with Redis down (output: ${output})`, () => messages.find((m) => m.started));
+      expect(started.bypass).toBe(true);
+      expect(output).toContain('ECONNREFUSED');
+      await late.start();
+      await waitFor(`caching to resume (output: ${output})`, async () => (await ask()).bypass === false);
+      const first = await ask();
+      const second = await ask();
+      expect(second.url).toBe(first.url);
+      expect(second.url).toMatch(/^\/static\/app\.js\?v=[0-9a-f]{12}$/);
+      expect(second.stats.hits).toBe(first.stats.hits + 1);
+      expect(second.stats.misses).toBe(first.stats.misses);
+    } finally {
+      child.kill('SIGKILL');
+      await late.stop();
+      fs.rmSync(site, { recursive: true, force: true });
+      fs.rmSync(script, { force: true });
+    }
+  });
+
+  it('names the reason in its warning, or says it is unknown, never "undefined"', async () => {
+    const client = await connectedClient();
+    const logger = recordingLogger();
+    const store = redisGenerationStore({ client, key: freshKey(), logger });
+    const hasher = await createStaticHasher({ root, generation: store, logger: quiet });
+    try {
+      expect(store.fresh).toBe(true);
+      // node-redis's 'reconnecting' event carries no argument (seen on v5: a dropped socket may report
+      // it before any 'error' the store hears); here it is the first sign of trouble.
+      (client as unknown as NodeJS.EventEmitter).emit('reconnecting');
+      expect(logger.lines).toEqual([
+        'warn static-hash/redis: out of touch with Redis (the connection dropped and is reconnecting; reason unknown); every lookup hashes afresh until it is back',
+      ]);
+      expect(hasher.bypass).toBe(true);
+    } finally {
+      await hasher.close();
+      await store.close();
+    }
   });
 });

@@ -57,6 +57,87 @@ afterEach(async () => {
   for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+describe('static-hash manifest --out writes only a regular file or a new path (issue #13)', () => {
+  /** The identity and content of what is at `target`, to prove it untouched. */
+  function snapshot(target: string): string {
+    const stats = fs.lstatSync(target);
+    const content = stats.isSymbolicLink() ? `-> ${fs.readlinkSync(target)}` : stats.isFile() ? fs.readFileSync(target, 'utf8') : '';
+    return JSON.stringify({ ino: stats.ino, mode: stats.mode, rdev: stats.rdev, size: stats.size, content });
+  }
+
+  function site(): string {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public'));
+    fs.writeFileSync(path.join(dir, 'public/app.js'), 'app');
+    return dir;
+  }
+
+  const targets: Array<[string, RegExp, (dir: string) => string]> = [
+    ['a symlink to a file', /it is a symbolic link, not a regular file; left untouched/, (dir) => {
+      fs.writeFileSync(path.join(dir, 'elsewhere.json'), 'precious');
+      fs.symlinkSync('elsewhere.json', path.join(dir, 'm.json'));
+      return 'm.json';
+    }],
+    ['a dangling symlink', /it is a symbolic link/, (dir) => {
+      fs.symlinkSync('nowhere.json', path.join(dir, 'm.json'));
+      return 'm.json';
+    }],
+    ['a FIFO', /it is a FIFO \(named pipe\), not a regular file; left untouched/, (dir) => {
+      expect(spawnSync('mkfifo', [path.join(dir, 'm.json')]).status).toBe(0);
+      return 'm.json';
+    }],
+    ['a directory', /it is a directory, not a regular file; left untouched/, (dir) => {
+      fs.mkdirSync(path.join(dir, 'm.json'));
+      return 'm.json';
+    }],
+  ];
+  // A device node needs root (mknod); the test machine runs as root, as the issue's report did.
+  if (process.getuid?.() === 0) {
+    targets.push(['a character device node', /it is a character device, not a regular file; left untouched/, (dir) => {
+      expect(spawnSync('mknod', [path.join(dir, 'm.json'), 'c', '1', '3']).status).toBe(0);
+      return 'm.json';
+    }]);
+  }
+
+  it.each(targets)('refuses %s: exit 1, a message naming it, the target untouched', (_kind, message, make) => {
+    const dir = site();
+    const out = make(dir);
+    const before = snapshot(path.join(dir, out));
+    const result = run(['manifest', '--root', 'public', '--out', out], dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`static-hash manifest: cannot write the manifest ${path.join(fs.realpathSync(dir), out)}`);
+    expect(result.stderr).toMatch(message);
+    expect(snapshot(path.join(dir, out))).toBe(before);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('replaces a regular file it finds there, and writes a new path', () => {
+    const dir = site();
+    fs.writeFileSync(path.join(dir, 'm.json'), 'old manifest');
+    expect(run(['manifest', '--root', 'public', '--out', 'm.json'], dir).status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'm.json'), 'utf8')).files['app.js']).toMatch(/^[0-9a-f]{12}$/);
+    expect(run(['manifest', '--root', 'public', '--out', 'new.json'], dir).status).toBe(0);
+    expect(fs.lstatSync(path.join(dir, 'new.json')).isFile()).toBe(true);
+  });
+
+  it('under a file: "cannot write the manifest" with the real cause, not the cleanup\'s ENOTDIR', () => {
+    const dir = site();
+    fs.writeFileSync(path.join(dir, 'somefile'), 'a file, not a directory');
+    const result = run(['manifest', '--root', 'public', '--out', 'somefile/m.json'], dir);
+    expect(result.status).toBe(1);
+    const real = fs.realpathSync(dir);
+    expect(result.stderr).toBe(`static-hash manifest: cannot write the manifest ${path.join(real, 'somefile/m.json')}: ${path.join(real, 'somefile')} is not a directory\n`);
+    expect(fs.readFileSync(path.join(dir, 'somefile'), 'utf8')).toBe('a file, not a directory');
+  });
+
+  it('in a directory that does not exist: says which', () => {
+    const dir = site();
+    const result = run(['manifest', '--root', 'public', '--out', 'missing/m.json'], dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`cannot write the manifest ${path.join(fs.realpathSync(dir), 'missing/m.json')}: directory ${path.join(fs.realpathSync(dir), 'missing')} does not exist`);
+  });
+});
+
 describe('static-hash manifest', () => {
   it('hashes every file of a generated tree into a manifest equal to live hashing, quietly when not on a terminal', async () => {
     const dir = tempDir();
@@ -98,6 +179,21 @@ describe('static-hash manifest', () => {
     const bad = run(['manifest', '--threads', '0'], dir);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--threads must be an integer from 1 to 256; got "0"');
+  });
+
+  it('records what each JavaScript module imports, and a hasher serves the import map from it', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'public/js'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'public/js/main.js'), "import './util.js';\nconst later = () => import('./lazy.mjs');\n");
+    fs.writeFileSync(path.join(dir, 'public/js/util.js'), 'export const util = 1;\n');
+    fs.writeFileSync(path.join(dir, 'public/js/lazy.mjs'), 'export {};\n');
+    expect(run(['manifest', '--root', 'public', '--quiet'], dir).status).toBe(0);
+    const file = path.join(dir, 'static-manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(manifest.modules).toEqual({ 'js/main.js': { imports: [{ specifier: './util.js' }, { specifier: './lazy.mjs', dynamic: true }], computed: 0 } });
+    const root = path.join(dir, 'public');
+    const live = await hasherOf({ root });
+    expect((await hasherOf({ root, manifest: file })).importMap('js/main.js')).toEqual(live.importMap('js/main.js'));
   });
 
   it('prints nothing with --quiet', () => {

@@ -132,7 +132,10 @@ describe('demo in a real browser', () => {
     const fetched = assetResponses.map((entry) => new URL(entry.url).pathname).sort();
     expect(fetched).toEqual(expect.arrayContaining([
       '/static/css/site.css', '/static/fonts/demo-mono.ttf', '/static/img/bg.png', '/static/img/logo.png', '/static/js/app.js',
+      // app.js's imports, versioned by the page's import map: one relative, one bare (a vendored package).
+      '/static/js/greeting.js', '/static/vendor/tiny-clock/index.js',
     ]));
+    expect(await page.textContent('#script-status')).toMatch(/\(greeting\.js imported\)$/);
     for (const entry of assetResponses) expect(entry.cacheControl).toBe('public, max-age=31536000, immutable');
     const colourBefore = await page.$eval('h1', (element) => getComputedStyle(element).color);
     expect(colourBefore).toBe('rgb(32, 96, 200)');

@@ -14,6 +14,8 @@ import {
   StaticHashError,
   type GenerationState,
   type GenerationStore,
+  type ImportMap,
+  type ModuleGraph,
   type InvalidateOptions,
   type Logger,
   type ParsedReference,
@@ -59,6 +61,24 @@ export async function publicApi(): Promise<void> {
   // @ts-expect-error url() is synchronous: it returns a string, not a promise
   const notPromise: Promise<string> = hasher.url('x');
   void [url, hash, notAlwaysHash, generation, current, files, watcher, counters, bypass, file, bytes, ready, closed, notPromise];
+}
+
+export async function modules(): Promise<void> {
+  const hasher = await createStaticHasher({ root: 'public', modules: { imports: { lit: 'vendor/lit/index.js', 'lit/': 'vendor/lit/' } } });
+  const graph: ModuleGraph = hasher.moduleGraph('js/main.js');
+  const first: string | undefined = graph.modules[0]?.url;
+  const preloaded: boolean | undefined = graph.modules[0]?.static;
+  const reason: 'computed' | 'syntax' | 'outside' | 'bare' | 'missing' | undefined = graph.unresolved[0]?.reason;
+  const map: ImportMap = hasher.importMap(['js/main.js', 'js/admin.js'], { integrity: true });
+  const imports: Record<string, string> = hasher.importMap('js/main.js').imports;
+  const integrity: Record<string, string> | undefined = map.integrity;
+  // @ts-expect-error integrity is a boolean
+  hasher.importMap('js/main.js', { integrity: 'yes' });
+  // @ts-expect-error the graph is read-only in spirit and typed as data: no such method
+  graph.refresh();
+  // @ts-expect-error modules.imports maps names to reference strings
+  const badModules: StaticHasherOptions = { modules: { imports: { lit: 42 } } };
+  void [first, preloaded, reason, imports, integrity, badModules];
 }
 
 export function options(): void {
