@@ -1,6 +1,8 @@
 // Core benchmarks (`npm run bench core`), each against a floor measured in the same run:
 //   1. cached url() vs a Map.get plus string concatenation                     target <= 2x
 //   2. cold warm() over 2,000 files (~80 MiB) vs readFileSync + h64Raw of each  target <= 1.5x
+//      the same on the worker pool (issue #20), start-up included                 target <= 0.8x
+//      (20,000 files with `warm20k`: target <= 0.6x); css: true and buildManifest() beside
 //   3. hash() of a 1 GiB file vs a bare 1 MiB readSync loop into create64()     target <= 1.2x, RSS growth < 64 MiB
 // Subject and floor run alternately (which goes first alternates too), several rounds, and medians
 // are compared, so neither gets the warmer page cache, JIT or CPU share (the machine is shared) more
@@ -8,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import xxhash from 'xxhash-wasm';
-import { createStaticHasher } from '../dist/esm/src/index.js';
+import { buildManifest, createStaticHasher } from '../dist/esm/src/index.js';
+import { threadCount } from '../dist/esm/src/pool.js';
 import { median, report } from './report.mjs';
 import { generateTree, makeBenchDir, removeBenchDir } from './tree.mjs';
 
@@ -86,12 +89,12 @@ async function benchCachedUrl() {
 }
 
 // --- 2. cold warm() --------------------------------------------------------------------------------
-async function benchWarm() {
+async function benchWarm(files = 2000, label = 'warm') {
   const dir = makeBenchDir('tree');
   try {
     const generated = Date.now();
-    const tree = generateTree(dir);
-    console.log(`(tree: ${tree.files.length} files, ${(tree.bytes / MIB).toFixed(1)} MiB, generated in ${Date.now() - generated} ms)`);
+    const tree = generateTree(dir, { files });
+    console.log(`(${label} tree: ${tree.files.length} files, ${(tree.bytes / MIB).toFixed(1)} MiB, generated in ${Date.now() - generated} ms)`);
     const absolute = tree.files.map((file) => path.join(dir, file));
 
     const floor = () => {
@@ -105,9 +108,11 @@ async function benchWarm() {
     // The floor reads and hashes bytes, nothing else; so does warm() with css: false. With the default
     // css: true, the tree's .css files (an eighth of it, random bytes) also go through the stylesheet
     // tokenizer: that extra work is printed separately, and measured properly by bench/css.bench.mjs.
-    const subject = async (css = false) => {
+    // threads: undefined is the default (the worker pool, os.availableParallelism() threads, its
+    // start-up included in the time); threads: 1 is the single-thread path.
+    const subject = async (css = false, threads = 1) => {
       // A new hasher each round: nothing cached, every file walked, resolved, checked and hashed.
-      const hasher = await createStaticHasher({ root: dir, logger: silent, css });
+      const hasher = await createStaticHasher({ root: dir, logger: silent, css, threads });
       const started = process.hrtime.bigint();
       const result = await hasher.warm();
       const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
@@ -115,29 +120,46 @@ async function benchWarm() {
       await hasher.close();
       return elapsed;
     };
+    const manifest = async (threads) => {
+      const started = process.hrtime.bigint();
+      const result = await buildManifest({ root: dir, logger: silent, css: false, threads });
+      if (result.files !== tree.files.length) throw new Error('manifest files');
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
     floor(); // one untimed pass of each, so both start with the tree in the page cache
     await subject();
+    await subject(false, undefined);
     // No forced gc() between runs: on 2 busy cores, the background sweeping a forced GC starts
     // (here, of the floor's 85 MiB of buffers) overlaps whatever runs next and was measured to add
     // up to 40% to it. Each side pays for its own garbage instead.
-    const subjectTimes = [];
-    const cssTimes = [];
-    const floorTimes = [];
-    for (let round = 0; round < 11; round++) {
+    const times = { one: [], pool: [], cssOne: [], cssPool: [], floor: [], manifestOne: [], manifestPool: [] };
+    const rounds = files > 2000 ? 5 : 11;
+    for (let round = 0; round < rounds; round++) {
       // Which side goes first alternates, so neither always follows the other's cache and heap effects.
-      if (round % 2 === 0) floorTimes.push(floor());
-      subjectTimes.push(await subject());
-      if (round % 2 === 1) floorTimes.push(floor());
-      if (round % 4 === 0) cssTimes.push(await subject(true));
+      if (round % 2 === 0) times.floor.push(floor());
+      times.one.push(await subject(false, 1));
+      times.pool.push(await subject(false, undefined));
+      if (round % 2 === 1) times.floor.push(floor());
+      if (round % 4 === 0) {
+        times.cssOne.push(await subject(true, 1));
+        times.cssPool.push(await subject(true, undefined));
+        times.manifestOne.push(await manifest(1));
+        times.manifestPool.push(await manifest(undefined));
+      }
     }
+    const floorName = 'readFileSync + h64Raw per file, one thread';
+    const what = `${tree.files.length} files, ${(tree.bytes / MIB).toFixed(0)} MiB`;
+    const best = (values) => Math.min(...values);
+    report({ name: `cold warm() (${what}, css: false, threads: 1, median of ${rounds})`, value: median(times.one), floor: median(times.floor), floorName, unit: 'ms', target: 1.5 });
     report({
-      name: `cold warm() (${tree.files.length} files, ${(tree.bytes / MIB).toFixed(0)} MiB, css: false, median of 11)`,
-      value: median(subjectTimes), floor: median(floorTimes), floorName: 'readFileSync + h64Raw per file', unit: 'ms', target: 1.5,
+      name: `cold warm() (${what}, css: false, pool of ${threadCount()} threads with its start-up, median of ${rounds})`,
+      value: median(times.pool), floor: median(times.floor), floorName, unit: 'ms', target: files > 2000 ? 0.6 : 0.8,
     });
-    report({
-      name: `cold warm() with the default css: true (random-byte .css files tokenized too, median of ${cssTimes.length})`,
-      value: median(cssTimes), floor: median(floorTimes), floorName: 'readFileSync + h64Raw per file', unit: 'ms',
-    });
+    report({ name: '  the same, best', value: best(times.pool), floor: best(times.floor), floorName: 'floor, best', unit: 'ms' });
+    report({ name: `cold warm() with the default css: true, threads: 1 (median of ${times.cssOne.length})`, value: median(times.cssOne), floor: median(times.floor), floorName, unit: 'ms' });
+    report({ name: `cold warm() with the default css: true, pool (median of ${times.cssPool.length})`, value: median(times.cssPool), floor: median(times.floor), floorName, unit: 'ms' });
+    report({ name: `buildManifest() css: false, threads: 1 (median of ${times.manifestOne.length})`, value: median(times.manifestOne), floor: median(times.floor), floorName, unit: 'ms' });
+    report({ name: `buildManifest() css: false, pool (median of ${times.manifestPool.length})`, value: median(times.manifestPool), floor: median(times.floor), floorName, unit: 'ms' });
   } finally {
     removeBenchDir(dir);
   }
@@ -224,4 +246,6 @@ console.log(`node ${process.version}, ${(await import('node:os')).cpus().length}
 const only = process.argv[2]?.split(',');
 if (!only || only.includes('url')) await benchCachedUrl();
 if (!only || only.includes('warm')) await benchWarm();
+// The 20,000-file tree (about 650 MiB on disk for the run): only when asked, `node --expose-gc bench/core.bench.mjs warm20k`.
+if (only?.includes('warm20k')) await benchWarm(20_000, 'warm20k');
 if (!only || only.includes('large')) await benchLargeFile();

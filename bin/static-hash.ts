@@ -40,7 +40,9 @@ const SHAPE_HELP = `  --base-url <url>        prefix of every URL (default "/sta
   --url-style <style>     "query" (app.js?v=HASH) or "filename" (app.HASH.js) (default "query")
   --param <name>          query parameter of the hash; "" gives app.js?HASH (default "v")
   --no-css                hash stylesheets as plain files (the hasher's css: false); by default their
-                          url() and @import references are rewritten and the rewritten text hashed`;
+                          url() and @import references are rewritten and the rewritten text hashed
+  --threads <n>           threads that read and hash files, 1 to 256; 1 = this thread only
+                          (default: the cores available; below 4096 files, one thread)`;
 
 const MANIFEST_HELP = `Usage: static-hash manifest [--root <dir>]... [--out <file>] [options]
 
@@ -114,6 +116,7 @@ const SHAPE_OPTIONS = {
   'url-style': { type: 'string' },
   param: { type: 'string' },
   'no-css': { type: 'boolean' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -154,6 +157,11 @@ function hasherOptions(values: ShapeValues): StaticHasherOptions {
   }
   if (values.param !== undefined) options.param = values.param;
   if (values['no-css'] === true) options.css = false;
+  if (values.threads !== undefined) {
+    const text = values.threads;
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 256) throw new UsageError(`--threads must be an integer from 1 to 256; got "${text}"`);
+    options.threads = Number(text);
+  }
   return options;
 }
 

@@ -15,3 +15,12 @@ for (const build of builds) {
   mkdirSync(build.dir, { recursive: true });
   writeFileSync(`${build.dir}/package.json`, `${JSON.stringify({ type: build.type })}\n`);
 }
+// src/pool-location.ts is the CommonJS form (__dirname); the ES module build finds the worker from
+// import.meta.url instead, which tsc does not accept in the CommonJS build of the same file.
+writeFileSync('dist/esm/src/pool-location.js', `// Written by scripts/build.mjs: the ES module form of src/pool-location.ts.
+import { fileURLToPath } from 'node:url';
+/** The absolute path of the built src/pool-worker.js next to this file. */
+export function poolWorkerFile() {
+  return fileURLToPath(new URL('./pool-worker.js', import.meta.url));
+}
+`);

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import type { Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { isStylesheet } from './css-references.js';
+import { nodeZlib } from './deferred.js';
 import { createDigest, digestBytes } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { GenerationCache, type GenerationClock } from './generation.js';
@@ -173,7 +173,7 @@ function digestDecompressed(fd: number, encoding: AssetEncoding): Promise<string
   return new Promise((resolve) => {
     const state = createDigest();
     const input = fs.createReadStream('', { fd, start: 0, autoClose: false });
-    const decoder = encoding === 'br' ? zlib.createBrotliDecompress() : zlib.createGunzip();
+    const decoder = encoding === 'br' ? nodeZlib().createBrotliDecompress() : nodeZlib().createGunzip();
     decoder.on('data', (bytes: Buffer) => state.update(bytes));
     decoder.on('end', () => resolve(state.digest()));
     decoder.on('error', () => resolve(undefined));
@@ -522,7 +522,7 @@ function decompressedDigest(body: Buffer, encoding: AssetEncoding, size: number)
     // maxOutputLength one past the expected size: a sibling decompressing to more (a bomb, or
     // another file) fails here instead of filling memory.
     const options = { maxOutputLength: Math.max(1, size + 1) };
-    const decoded = encoding === 'br' ? zlib.brotliDecompressSync(body, options) : zlib.gunzipSync(body, options);
+    const decoded = encoding === 'br' ? nodeZlib().brotliDecompressSync(body, options) : nodeZlib().gunzipSync(body, options);
     return decoded.length === size ? digestBytes(decoded) : undefined;
   } catch {
     return undefined;

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import compressible from 'compressible';
-import { contentType } from 'mime-types';
+import { BUILD_RECORD, COMPRESSION_MARGIN, hasZstd } from './deferred.js';
 import { digestBytes, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { createStaticHasher } from './hasher.js';
@@ -76,10 +75,6 @@ export interface BuildStaticResult {
   conflicts: string[];
 }
 
-/** A compressed sibling is written only when it saves at least this fraction of the file's size. */
-export const COMPRESSION_MARGIN = 0.05;
-/** Name of the record, in the output directory, of what each build wrote. */
-export const BUILD_RECORD = '.static-hash-build.json';
 /** Beside the record: what a running build has put in place since the record was last written. */
 const BUILD_JOURNAL = '.static-hash-build.journal';
 /** The record keeps at most this many builds (and at least `keep + 1`). */
@@ -120,10 +115,6 @@ function refuse(file: string, why: string): never {
   throw new StaticHashError('ERR_STATIC_IO', `static-hash: refusing to write ${file}: ${why}`, { file });
 }
 
-/** Whether the running Node's zlib has zstd (Node 22.15+/23.8+). */
-export function hasZstd(): boolean {
-  return typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
-}
 
 function compressWith(encoding: BuildCompression, bytes: Buffer): Buffer {
   if (encoding === 'br') {
@@ -136,11 +127,20 @@ function compressWith(encoding: BuildCompression, bytes: Buffer): Buffer {
 }
 
 /** Whether a file's type is worth precompressing (text, JSON, SVG, ...), by mime-db's `compressible` flag. */
-function isCompressible(file: string): boolean {
-  // By extension: given a path with a '/', contentType() would take it for a type.
-  const extension = path.posix.extname(file);
-  const type = extension === '' ? false : contentType(extension);
-  return type !== false && compressible(type) === true;
+type IsCompressible = (file: string) => boolean;
+
+/**
+ * Loads mime-types and compressible (mime-db, a large JSON file) when a build starts, not when the
+ * package is imported: a server or serverless function that only renders URLs never pays for them.
+ */
+async function loadIsCompressible(): Promise<IsCompressible> {
+  const [{ contentType }, { default: compressible }] = await Promise.all([import('mime-types'), import('compressible')]);
+  return (file) => {
+    // By extension: given a path with a '/', contentType() would take it for a type.
+    const extension = path.posix.extname(file);
+    const type = extension === '' ? false : contentType(extension);
+    return type !== false && compressible(type) === true;
+  };
 }
 
 /** The real path `target` will have: the nearest existing ancestor's real path plus the rest. */
@@ -328,7 +328,10 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
   if (onProgress !== undefined && typeof onProgress !== 'function') invalid('onProgress', 'a function', onProgress);
 
   // Missing files are expected here (removed while building): they are left out, silently.
-  const hasher = await createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' });
+  const [hasher, isCompressible] = await Promise.all([
+    createStaticHasher({ ...(hasherOptions as StaticHasherOptions), onMissing: 'ignore' }),
+    loadIsCompressible(),
+  ]);
   let journalFd: number | undefined;
   try {
     const { roots, hashLength, urlStyle } = hasher.options;

@@ -4,7 +4,7 @@
  * roots, and how a replacement URL is escaped for where it is written. Tokens come from
  * src/css-tokenizer.ts; hashing whole stylesheets is src/stylesheet.ts.
  */
-import { CssTokenizer, asciiLower } from './css-tokenizer.js';
+import { CssTokenizer, isAsciiKeyword } from './css-tokenizer.js';
 import { StaticHashError, describeValue } from './errors.js';
 import type { CssIgnorePattern } from './options.js';
 import { splitReference } from './resolve.js';
@@ -24,6 +24,13 @@ export interface CssReference {
   quote: '"' | "'" | 'unquoted' | 'comment';
 }
 
+/** A function's name as findReferences() tracks it: 'url', 'image-set', '-webkit-image-set', or '' for any other. */
+function functionName(name: string): string {
+  if (isAsciiKeyword(name, 'url')) return 'url';
+  if (isAsciiKeyword(name, 'image-set')) return 'image-set';
+  return isAsciiKeyword(name, '-webkit-image-set') ? '-webkit-image-set' : '';
+}
+
 const SOURCE_MAP_COMMENT = /^([#@][ \t]*sourceMappingURL=)(\S+)\s*$/;
 
 /**
@@ -37,6 +44,8 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
   const functions: string[] = [];
   let importPending = false;
   for (;;) {
+    // Most of a stylesheet is selectors and declarations without any reference: skipped natively.
+    if (!importPending) tokenizer.skipInert();
     const kind = tokenizer.next();
     if (kind === 'eof') break;
     if (kind === 'whitespace') continue;
@@ -73,8 +82,8 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
         found.push({ url: tokenizer.decode(tokenizer.value), kind: 'url', start: tokenizer.valueStart, end: tokenizer.valueEnd, quote: 'unquoted' });
         break;
       case 'function':
-        // Only url, image-set and -webkit-image-set matter: skip lower-casing longer names.
-        functions.push(tokenizer.value.length <= 17 ? asciiLower(tokenizer.value) : '');
+        // Only url, image-set and -webkit-image-set matter: any other name is kept as ''.
+        functions.push(functionName(tokenizer.value));
         break;
       case 'open-paren':
         functions.push('');
@@ -83,7 +92,7 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
         functions.pop();
         break;
       case 'at-keyword':
-        importPending = tokenizer.value.length === 6 && asciiLower(tokenizer.value) === 'import';
+        importPending = isAsciiKeyword(tokenizer.value, 'import');
         break;
       default:
         break;

@@ -60,8 +60,39 @@ for (let c = 0; c < 0x80; c++) {
   PLAIN_DELIM[c] = isWhitespace(c) || isNameCodePoint(c) || '/"\'#()+.-<@\\'.includes(String.fromCharCode(c)) ? 0 : 1;
 }
 
+// A run of characters that only ever form tokens no reference rule looks at (whitespace, idents,
+// numbers, hashes, plain delims, CDO/CDC), ending just after whitespace or one of ; { } : , which
+// no such token continues past: from a token boundary, the run's end is a token boundary too. Left
+// out: what starts a comment, string, escape, function or parenthesis ('/', quotes, '\\', '(', ')'),
+// '@' (at-keywords), control characters and everything past ASCII.
+const INERT_RUN = /[A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]*[\t\n\f\r ;{}:,]/y;
+
+// The characters of a string that need no look: all but its quote, backslash and newlines.
+const DOUBLE_QUOTED_RUN = /[^"\\\n\r\f]*/y;
+const SINGLE_QUOTED_RUN = /[^'\\\n\r\f]*/y;
+
 /** ASCII-only lower case: CSS matches keywords ASCII case-insensitively ('İMPORT' is not 'import'). */
 export function asciiLower(text: string): string {
+  // Names are nearly always lower case already: no regular expression, no new string, for those.
+  for (let index = 0; index < text.length; index++) {
+    const c = text.charCodeAt(index);
+    if (c >= 0x41 && c <= 0x5a) return asciiLowerSlow(text);
+  }
+  return text;
+}
+
+/** Whether `text` is `lower` (an ASCII lower-case keyword) ASCII case-insensitively, without allocating. */
+export function isAsciiKeyword(text: string, lower: string): boolean {
+  if (text.length !== lower.length) return false;
+  for (let index = 0; index < text.length; index++) {
+    let c = text.charCodeAt(index);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+function asciiLowerSlow(text: string): string {
   return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
@@ -128,6 +159,17 @@ export class CssTokenizer {
     if (this.#binary && /[^\u0000-\u007f]/.test(value)) return Buffer.from(value, 'latin1').toString('utf8').replaceAll('\0', '\ufffd');
     // eslint-disable-next-line no-control-regex
     return /[\0\ud800-\udfff]/.test(value) ? value.replaceAll('\0', '\ufffd').toWellFormed() : value;
+  }
+
+  /**
+   * Skips, with one native regular-expression match, a run of tokens none of which can hold or
+   * introduce a reference (see INERT_RUN): most of a real stylesheet. Call it only between tokens,
+   * and only where the skipped tokens do not matter (not right after `@import`, whose next token is
+   * its URL). The tokens after it are exactly those the full tokenization has there.
+   */
+  skipInert(): void {
+    INERT_RUN.lastIndex = this.#position;
+    if (INERT_RUN.test(this.text)) this.#position = INERT_RUN.lastIndex;
   }
 
   /** Consumes the next token and returns its kind; 'eof' at the end (and on every call after). */
@@ -338,7 +380,7 @@ export class CssTokenizer {
     if (text.charCodeAt(i) !== LEFT_PAREN) return this.#finish(i, 'ident');
     i++;
     const name = this.value;
-    if (name.length === 3 && asciiLower(name) === 'url') {
+    if (isAsciiKeyword(name, 'url')) {
       let next = i;
       while (isWhitespace(text.charCodeAt(next))) next++;
       const c = text.charCodeAt(next);
@@ -407,7 +449,12 @@ export class CssTokenizer {
     this.valueStart = start;
     this.#badString = false;
     this.unterminated = false;
+    const plain = quote === DOUBLE_QUOTE ? DOUBLE_QUOTED_RUN : SINGLE_QUOTED_RUN;
     for (;;) {
+      // Up to the next character that ends the string or needs a look (an escape, a newline), natively.
+      plain.lastIndex = i;
+      plain.test(text);
+      i = plain.lastIndex;
       if (i >= length) {
         this.unterminated = true;
         break;

@@ -18,7 +18,9 @@ export type StaticHashErrorCode =
   /** A build-time manifest is unreadable, corrupt, or was built with options that shape URLs differently from the hasher's. */
   | 'ERR_STATIC_MANIFEST'
   /** A module of a module graph does not parse, or imports a bare specifier that the `modules.imports` option does not map (only thrown with `onMissing: 'throw'`). */
-  | 'ERR_STATIC_MODULE';
+  | 'ERR_STATIC_MODULE'
+  /** A worker thread of `warm()`'s or the manifest build's pool failed (crashed, ran out of memory); nothing of that call was stored. */
+  | 'ERR_STATIC_WORKER';
 
 const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_INVALID_OPTION: undefined,
@@ -29,6 +31,7 @@ const STATUS_BY_CODE: Record<StaticHashErrorCode, number | undefined> = {
   ERR_STATIC_IO: 500,
   ERR_STATIC_MANIFEST: undefined,
   ERR_STATIC_MODULE: undefined,
+  ERR_STATIC_WORKER: undefined,
 };
 
 /** Details attached to a {@link StaticHashError}. */

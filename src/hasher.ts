@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AssetStore, type StaticAsset } from './asset.js';
 import { isStylesheet } from './css-references.js';
-import { StylesheetHasher } from './stylesheet.js';
+import type { StylesheetHasher } from './stylesheet.js';
+import { nodeCrypto } from './deferred.js';
 import { digestBytes, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describePath, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
@@ -13,13 +13,32 @@ import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type Stati
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import { readGitVersion } from './version.js';
-import { listReferences, resolvesToListedFile } from './walk.js';
+import { digestInPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
+import { listReferences, resolvesToListedFile, type ListedFile } from './walk.js';
 import {
   buildImportMap, lexModule, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
   type ModuleGraph, type ModuleHost, type ModuleResolver,
 } from './modules.js';
-import { watchRoots, type RootWatcher } from './watcher.js';
+import type { RootWatcher } from './watcher.js';
+
+// Code only some hashers use, loaded by createStaticHasher() when the options ask for it, so that
+// importing the package and creating a plain hasher costs little more than lru-cache and xxhash-wasm
+// (a serverless function that renders templates pays it at every cold start): chokidar with `watch`,
+// the stylesheet hasher and its dependency graph with `css`.
+let stylesheetCode: typeof import('./stylesheet.js') | undefined;
+let watcherCode: typeof import('./watcher.js') | undefined;
+
+/** Loads the modules the options need beyond the core (see above). Idempotent. */
+async function loadCodeFor(options: NormalizedOptions): Promise<void> {
+  if (options.css && stylesheetCode === undefined) stylesheetCode = await import('./stylesheet.js');
+  if (options.watch && watcherCode === undefined) watcherCode = await import('./watcher.js');
+}
+
+/** A module loadCodeFor() loads, or an error saying the hasher was not made by createStaticHasher(). */
+function loaded<T>(code: T | undefined, option: string): T {
+  if (code === undefined) throw new Error(`static-hash: create hashers with createStaticHasher(), which loads the code "${option}" needs`);
+  return code;
+}
 
 /**
  * The state of the file watcher, as `stats().watcher` reports it: `'off'` without `watch`;
@@ -257,7 +276,8 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   }
 
   /**
-   * Use {@link createStaticHasher}: it loads the hash function, which this constructor expects loaded,
+   * Use {@link createStaticHasher}: it loads the hash function and the code `css` and `watch` need,
+   * which this constructor expects loaded,
    * reads and checks the manifest, and resolves `version: 'git'` to a commit.
    */
   constructor(options: NormalizedOptions, manifest?: LoadedManifest) {
@@ -283,7 +303,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     this.#currentUrls = this.#urls.view();
     this.#hashes = new GenerationCache(this.#clock, { maxEntries });
     this.#integrities = new GenerationCache(this.#clock, { maxEntries });
-    this.#stylesheets = options.css ? new StylesheetHasher(this.#hostOptions, this.#clock, (canonical, generation) => {
+    this.#stylesheets = options.css ? new (loaded(stylesheetCode, 'css').StylesheetHasher)(this.#hostOptions, this.#clock, (canonical, generation) => {
       const hash = this.#cachedHash(parseReference(canonical), canonical, generation);
       return hash === MISSING ? undefined : hash;
     }) : undefined;
@@ -302,7 +322,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     this.#updateBypass();
     if (options.watch) {
       this.#watcherState = 'starting';
-      this.#watcher = watchRoots(options.roots, options.watch, {
+      this.#watcher = loaded(watcherCode, 'watch').watchRoots(options.roots, options.watch, {
         onChange: (settling, changed) => {
           this.#eventBurst = settling;
           this.#updateBypass();
@@ -628,7 +648,10 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     // The walk follows no symlinked directory (they could loop) and skips names no reference can
     // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
     const listed = listReferences(roots);
-    for (const entry of listed.files) {
+    // Plain files are read and digested ahead, on the pool's threads when there are enough of them;
+    // stylesheets and everything else go through the lookups below, on this thread, in order.
+    const ahead = await this.#digestAhead(listed.files, generation, integrity);
+    for (const [index, entry] of listed.files.entries()) {
       // Sorted by reference: a reference under several roots resolves to one file (the first root's), hashed once.
       if (entry.reference !== previous) {
         previous = entry.reference;
@@ -641,7 +664,14 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
           const parsed = parseReference(entry.reference);
           // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
           // use, so warming costs little more than reading the files.
-          if (integrity) {
+          const outcome = ahead?.[index];
+          if (outcome !== undefined) {
+            const found = this.#fromPool(outcome);
+            if (found.hash !== MISSING) {
+              files++;
+              onFile?.(entry.reference, found.hash, found.integrity);
+            }
+          } else if (integrity) {
             const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
             if (found.hash !== MISSING) {
               files++;
@@ -672,6 +702,61 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   }
 
   /**
+   * Digests the plain files of a walk ahead of it, on `threads` threads (src/pool.ts), when there
+   * are at least POOL_MIN_FILES of them; undefined otherwise (the walk then reads each file itself).
+   * Plain: a regular file whose real path the walk knows, not a stylesheet with `css` on, no
+   * `version` or manifest, not cached yet. Each result is stored under `generation` only if that is
+   * still the current generation (GenerationCache.set refuses otherwise), before the walk goes on,
+   * so the stylesheets hashed after find their images' hashes cached.
+   */
+  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean): Promise<Array<PoolOutcome | undefined> | undefined> {
+    const threads = threadCount(this.options.threads);
+    if (threads <= 1 || !poolAvailable() || this.options.version !== undefined || this.#manifest !== undefined || entries.length < POOL_MIN_FILES) return undefined;
+    const { roots } = this.options;
+    const jobs: PoolJob[] = [];
+    const slots: number[] = [];
+    const paths: string[] = [];
+    let previous: string | undefined;
+    for (const [index, entry] of entries.entries()) {
+      if (entry.reference === previous) continue;
+      previous = entry.reference;
+      if (!resolvesToListedFile(entry, roots)) continue;
+      let path: string;
+      try {
+        path = parseReference(entry.reference).path;
+      } catch {
+        continue;
+      }
+      if (this.#stylesheets !== undefined && isStylesheet(path)) continue;
+      if (this.#hashes.get(path, generation) !== undefined || (integrity && this.#integrities.get(path, generation) !== undefined)) continue;
+      jobs.push({ file: entry.file, reference: entry.reference });
+      slots.push(index);
+      paths.push(path);
+    }
+    if (jobs.length < POOL_MIN_FILES) return undefined;
+    const outcomes = await digestInPool(jobs, threads, integrity);
+    const ahead = new Array<PoolOutcome | undefined>(entries.length);
+    for (const [job, outcome] of outcomes.entries()) {
+      ahead[slots[job]!] = outcome;
+      if ('error' in outcome) continue;
+      this.#misses++;
+      const hash = outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength);
+      this.#hashes.set(paths[job]!, hash, generation);
+      if (integrity) this.#integrities.set(paths[job]!, outcome.integrity ?? MISSING, generation);
+    }
+    return ahead;
+  }
+
+  /** A pool outcome as #hashWithIntegrity returns it; a StaticHashError the worker met is thrown here. */
+  #fromPool(outcome: PoolOutcome): { hash: string; integrity: string | undefined } {
+    if ('error' in outcome) {
+      const { code, message, file } = outcome.error;
+      throw new StaticHashError(code, message, { file });
+    }
+    return { hash: outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength), integrity: outcome.integrity };
+  }
+
+  /**
    * The hash and integrity of a file, cached like #cachedHash and integrity(). A regular file whose
    * real path the walk knows is read once for both digests (the same bytes and xxHash64 as the
    * streamed digest); stylesheets and anything else go through the usual lookups.
@@ -684,7 +769,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       this.#misses++;
       const bytes = readRegularFile(knownFile, reference);
       const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
-      const integrity = bytes === undefined ? MISSING : `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+      const integrity = bytes === undefined ? MISSING : `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}`;
       this.#hashes.set(parsed.path, hash, generation);
       this.#integrities.set(parsed.path, integrity, generation);
       return { hash, integrity: integrity === MISSING ? undefined : integrity };
@@ -799,7 +884,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     }
     const bytes = this.#coveredBytes(parsed, reference);
     if (bytes === undefined) return MISSING;
-    return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+    return `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}`;
   }
 
   /**
@@ -974,14 +1059,14 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
  */
 export async function createStaticHasher(options: StaticHasherOptions = {}): Promise<StaticHasher> {
   let normalized = normalizeOptions(options);
-  await Promise.all([loadDigester(), loadModuleLexer()]);
+  await Promise.all([loadDigester(), loadModuleLexer(), loadCodeFor(normalized)]);
   let manifest: LoadedManifest | undefined;
   if (normalized.manifest !== undefined) {
     manifest = await readManifest(normalized.manifest.path);
     checkManifestOptions(manifest, normalized);
   }
   if (normalized.version === 'git') {
-    normalized = { ...normalized, version: await readGitVersion(normalized.roots[0]!.dir, normalized.hashLength) };
+    normalized = { ...normalized, version: await (await import('./version.js')).readGitVersion(normalized.roots[0]!.dir, normalized.hashLength) };
   }
   await normalized.generation?.open?.();
   return new StaticHasher(normalized, manifest);

@@ -22,9 +22,9 @@ export type {
 } from './options.js';
 export { MANIFEST_FORMAT, checkManifestOptions, manifestOptionsOf, parseManifest, readManifest, serializeManifest, writeManifest } from './manifest.js';
 export type { LoadedManifest, ManifestOptions, StaticManifest } from './manifest.js';
-export { buildManifest } from './manifest-build.js';
 export type { BuildManifestOptions, BuildManifestResult } from './manifest-build.js';
-export { BUILD_RECORD, COMPRESSION_MARGIN, buildStatic, hasZstd, verifyStatic } from './build.js';
+// Loaded on first call (src/deferred.ts): importing the package does not parse the build code.
+export { BUILD_RECORD, COMPRESSION_MARGIN, buildManifest, buildStatic, hasZstd, verifyStatic } from './deferred.js';
 export type { BuildCompression, BuildStaticOptions, BuildStaticResult, VerifyProblem, VerifyStaticOptions, VerifyStaticResult } from './build.js';
 export { listReferences } from './walk.js';
 export type { ListedFile } from './walk.js';

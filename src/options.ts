@@ -136,6 +136,14 @@ export interface StaticHasherOptions {
     maxFileBytes?: number;
   };
   /**
+   * Threads `warm()` and `buildManifest()` read and hash files on: the calling thread plus
+   * `threads - 1` worker threads, started for the call (below 4,096 files to read, the call stays on
+   * its own thread). `1`: the calling thread only. Stylesheets (with `css`) are always hashed on the
+   * calling thread, after the other files.
+   * @default os.availableParallelism()
+   */
+  threads?: number;
+  /**
    * `true` or watcher options: a chokidar watcher on every root moves the generation on any change.
    * @default false
    */
@@ -228,6 +236,8 @@ export interface NormalizedOptions {
   maxBytes: number;
   /** `cache.maxFileBytes`: files up to this size are served from memory. */
   maxFileBytes: number;
+  /** undefined: os.availableParallelism(), read when a walk asks. */
+  threads: number | undefined;
   watch: NormalizedWatchOptions | false;
   logger: Logger;
   generation: GenerationStore | undefined;
@@ -260,7 +270,7 @@ const DEFAULTS = {
 } as const;
 
 const OPTION_NAMES = [
-  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
+  'root', 'roots', 'baseUrl', 'hashLength', 'urlStyle', 'param', 'onMissing', 'cache', 'threads', 'watch', 'logger', 'generation', 'css', 'cssIgnore',
   'manifest', 'version', 'modules',
 ] as const;
 
@@ -514,6 +524,7 @@ export function normalizeOptions(input: StaticHasherOptions = {}): NormalizedOpt
     maxEntries: normalizeInteger(cache.maxEntries, 'cache.maxEntries', DEFAULTS.maxEntries, 1, 2 ** 30),
     maxBytes: normalizeInteger(cache.maxBytes, 'cache.maxBytes', DEFAULTS.maxBytes, 0, Number.MAX_SAFE_INTEGER),
     maxFileBytes: normalizeInteger(cache.maxFileBytes, 'cache.maxFileBytes', DEFAULTS.maxFileBytes, 0, 2 ** 30),
+    threads: options.threads === undefined ? undefined : normalizeInteger(options.threads, 'threads', 1, 1, 256),
     watch: normalizeWatch(options.watch),
     logger,
     generation,

@@ -3,9 +3,9 @@
  * renaming them into place: `.<name>.<pid>.<8 hex>.tmp`. The pid in the name lets a later run tell
  * the leftovers of a killed process from those of one still writing.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodeCrypto } from './deferred.js';
 
 let base = -1;
 let count = 0;
@@ -15,7 +15,7 @@ let count = 0;
  * bytes per file, and `open(…, 'wx')` refuses a clash with another process's file anyway).
  */
 export function temporaryPathFor(file: string): string {
-  if (base === -1) base = randomBytes(4).readUInt32BE(0);
+  if (base === -1) base = nodeCrypto().randomBytes(4).readUInt32BE(0);
   const suffix = ((base + count++) >>> 0).toString(16).padStart(8, '0');
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${suffix}.tmp`);
 }

@@ -9,6 +9,8 @@ describe('StaticHashError', () => {
     ['ERR_STATIC_NOT_FOUND', 404],
     ['ERR_STATIC_NOT_A_FILE', 404],
     ['ERR_STATIC_IO', 500],
+    ['ERR_STATIC_MANIFEST', undefined],
+    ['ERR_STATIC_WORKER', undefined],
   ])('%s maps to HTTP status %s', (code, status) => {
     const error = new StaticHashError(code, 'message');
     expect(error).toBeInstanceOf(Error);

@@ -217,6 +217,45 @@ import { fastify } from 'fastify';`);
     expect(runNode(project, ['--input-type=module'], esm)).toEqual(expected);
   });
 
+  it('starts the pool workers from the installed copy, ESM and CommonJS, and a pooled warm() agrees with one thread', async () => {
+    const xx = await xxhash();
+    // 4,200 small files: above the pool's POOL_MIN_FILES (4,096).
+    const tree = makeFixture(Object.fromEntries(Array.from({ length: 4200 }, (_, index) => [`f/${index % 10}/file-${index}.txt`, `file ${index}`])));
+    try {
+      const script = (format: 'esm' | 'cjs') => `
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+const require = createRequire(import.meta.url);
+const installed = path.dirname(require.resolve('static-hash/package.json'));
+// No execArgv: this script runs under --input-type, which a worker refuses (the pool passes none either).
+const worker = new Worker(path.join(installed, 'dist/${format}/src/pool-worker.js'), { execArgv: [] });
+const file = ${JSON.stringify(path.join(tree.dir, 'f/0/file-0.txt'))};
+const digest = await new Promise((resolve, reject) => {
+  worker.on('error', reject);
+  worker.on('message', (message) => message === 'ready' ? worker.postMessage({ jobs: [{ file, reference: 'f/0/file-0.txt' }], integrity: false }) : resolve(message[0].digest));
+});
+await worker.terminate();
+const staticHash = ${format === 'esm' ? "await import('static-hash')" : "require('static-hash')"};
+const urls = [];
+for (const threads of [1, 2]) {
+  const hasher = await staticHash.createStaticHasher({ root: ${JSON.stringify(tree.dir)}, threads });
+  const { files } = await hasher.warm();
+  urls.push([files, hasher.url('f/3/file-13.txt'), hasher.hash('f/0/file-0.txt')]);
+}
+console.log(JSON.stringify({ digest, urls }));`;
+      for (const format of ['esm', 'cjs'] as const) {
+        const result = runNode(project, ['--input-type=module'], script(format)) as { digest: string; urls: Array<[number, string, string]> };
+        expect(result.digest).toBe(xx.h64Raw(Buffer.from('file 0')).toString(16).padStart(16, '0'));
+        expect(result.urls[0]![0]).toBe(4200);
+        expect(result.urls[1]).toEqual(result.urls[0]);
+        expect(result.urls[0]![2]).toBe(result.digest.slice(0, 12));
+      }
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   it('keeps one StaticHashError identity across require() and import', () => {
     const script = `
 import { createRequire } from 'node:module';

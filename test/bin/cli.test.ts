@@ -168,6 +168,19 @@ describe('static-hash manifest', () => {
     }
   });
 
+  it('writes the same manifest with --threads 1 and --threads 3 (the pool), and refuses --threads 0', () => {
+    const dir = tempDir();
+    generateTree(path.join(dir, 'public'), 5600, 256); // 4,200 plain files (not .css): the pool's POOL_MIN_FILES is 4,096
+    expect(run(['manifest', '--root', 'public', '--out', 'one.json', '--threads', '1', '--integrity', '--quiet'], dir).status).toBe(0);
+    expect(run(['manifest', '--root', 'public', '--out', 'three.json', '--threads', '3', '--integrity', '--quiet'], dir).status).toBe(0);
+    const one = fs.readFileSync(path.join(dir, 'one.json'), 'utf8');
+    expect(Object.keys(JSON.parse(one).files)).toHaveLength(5600);
+    expect(fs.readFileSync(path.join(dir, 'three.json'), 'utf8')).toBe(one);
+    const bad = run(['manifest', '--threads', '0'], dir);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--threads must be an integer from 1 to 256; got "0"');
+  });
+
   it('records what each JavaScript module imports, and a hasher serves the import map from it', async () => {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, 'public/js'), { recursive: true });

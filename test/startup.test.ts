@@ -1,0 +1,71 @@
+// What `import('static-hash')` and createStaticHasher() load (issue #20): a hasher loads only the
+// code its options use. Each case runs in a fresh Node process over the BUILT CommonJS output, where
+// require.cache lists every module file loaded and process.moduleLoadList every built-in.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { makeFixture, type Fixture } from './helpers/fixture';
+
+const repo = path.resolve(__dirname, '..');
+let assets: Fixture;
+
+beforeAll(() => {
+  assets = makeFixture({ 'js/app.js': 'export {};\n', 'css/site.css': '@import "a.css"; body { background: url(../img/x.png) }\n', 'css/a.css': 'a{}', 'img/x.png': 'png' });
+});
+afterAll(() => assets.cleanup());
+
+interface Loaded {
+  files: string[];
+  builtins: string[];
+  url: string;
+}
+
+/** Creates a hasher with the options in a fresh process, renders one URL, and lists what was loaded. */
+function loadedWith(options: Record<string, unknown>, after = ''): Loaded {
+  const script = `
+const staticHash = require(${JSON.stringify(path.join(repo, 'dist/cjs/src/index.js'))});
+staticHash.createStaticHasher(${JSON.stringify({ root: assets.dir, ...options })}).then(async (hasher) => {
+  const url = hasher.url('css/site.css');
+  ${after}
+  const files = Object.keys(require.cache).map((file) => file.replace(/\\\\/g, '/'));
+  const builtins = process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')).map((name) => name.slice(13));
+  await hasher.close();
+  console.log(JSON.stringify({ files, builtins, url }));
+});`;
+  const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  return JSON.parse(output.trim().split('\n').pop()!) as Loaded;
+}
+
+const has = (loaded: Loaded, pattern: RegExp): boolean => loaded.files.some((file) => pattern.test(file));
+
+describe('start-up', () => {
+  it('css: false loads neither chokidar, the stylesheet hasher, the build, mime-db, zlib, crypto nor child_process', () => {
+    // (src/graph.ts loads with the module graph code, src/modules.ts, which every hasher has.)
+    const loaded = loadedWith({ css: false });
+    expect(loaded.url).toMatch(/^\/static\/css\/site\.css\?v=[0-9a-f]{12}$/);
+    expect(has(loaded, /\/src\/hasher\.js$/)).toBe(true);
+    for (const pattern of [/node_modules\/chokidar\//, /node_modules\/(mime-db|mime-types|compressible)\//, /\/src\/(stylesheet|watcher|build|manifest-build|version)\.js$/]) {
+      expect([pattern, has(loaded, pattern)]).toEqual([pattern, false]);
+    }
+    for (const builtin of ['zlib', 'crypto', 'child_process']) expect(loaded.builtins).not.toContain(builtin);
+  });
+
+  it('css: true loads the stylesheet hasher, and still no watcher', () => {
+    const loaded = loadedWith({});
+    expect(has(loaded, /\/src\/stylesheet\.js$/)).toBe(true);
+    expect(has(loaded, /node_modules\/chokidar\//)).toBe(false);
+  });
+
+  it('watch loads chokidar, integrity() loads node:crypto, and the same URL comes out', () => {
+    const plain = loadedWith({});
+    const loaded = loadedWith({ watch: true }, 'await hasher.ready; hasher.integrity("js/app.js");');
+    expect(has(loaded, /node_modules\/chokidar\//)).toBe(true);
+    expect(has(loaded, /\/src\/watcher\.js$/)).toBe(true);
+    expect(loaded.builtins).toContain('crypto');
+    expect(loaded.url).toBe(plain.url);
+  });
+
+  it('the build code loads on the first buildStatic() call', () => {
+    const loaded = loadedWith({ css: false }, `await staticHash.verifyStatic({ manifest: ${JSON.stringify(path.join(assets.dir, 'none.json'))}, root: ${JSON.stringify(assets.dir)} }).catch((error) => error);`);
+    expect(has(loaded, /\/src\/build\.js$/)).toBe(true);
+  });
+});
