@@ -8,13 +8,14 @@ import type { StaticHasher } from '../src/index.js';
 import { checkHasher as checkStaticHasher, invalidOption, rejectUnknownKeys } from '../src/internal.js';
 import { createServeDecider, type ServeDecision } from './serve/decide.js';
 import { fileStream } from './serve/file-stream.js';
+import { LiveReloadHub, handleLiveReload, requestPathname } from './serve/live-reload.js';
 import { checkHasher, normalizeServeOptions, type PrecompressedEncoding, type ServeOptions } from './serve/options.js';
 import { createViewLocals, type StaticViewLocals } from './view-locals.js';
 
 export type { PrecompressedEncoding, StaticViewLocals };
 
 /** Options of the plugin, given to `fastify.register(staticHash, options)`. Only `hasher` is required. */
-export interface StaticHashFastifyOptions extends Pick<ServeOptions<FastifyReply>, 'staleVersion' | 'dotfiles' | 'encodings'> {
+export interface StaticHashFastifyOptions extends Pick<ServeOptions<FastifyReply>, 'staleVersion' | 'dotfiles' | 'encodings' | 'liveReload'> {
   /** The hasher whose roots are served and whose `url()` the templates use. */
   hasher: StaticHasher;
   /**
@@ -41,7 +42,7 @@ declare module 'fastify' {
 }
 
 const ADAPTER = 'static-hash/fastify';
-const OPTION_NAMES = ['hasher', 'prefix', 'views', 'staleVersion', 'dotfiles', 'encodings'] as const;
+const OPTION_NAMES = ['hasher', 'prefix', 'views', 'staleVersion', 'dotfiles', 'encodings', 'liveReload'] as const;
 
 function mergeVary(current: unknown, field: string): string {
   if (current === undefined) return field;
@@ -81,6 +82,28 @@ async function staticHashPlugin(fastify: FastifyInstance, options: StaticHashFas
   const decide = createServeDecider(hasher, settings);
 
   fastify.decorate('staticHash', hasher);
+  if (settings.liveReload !== undefined) {
+    const hub = new LiveReloadHub(hasher, settings.basePath, settings.liveReload);
+    // Open streams would keep fastify.close() waiting: end them before Fastify closes its server
+    // (preClose: onClose hooks run only after the server has closed, which the streams prevent).
+    fastify.addHook('preClose', (done) => {
+      hub.close();
+      done();
+    });
+    // Routes of their own, ahead of the wildcard: the stream and the client script are written on
+    // the node:http response after reply.hijack(), as Express's are (a stream never ends, so no hook
+    // of Fastify's could run after it anyway).
+    for (const url of [hub.eventsPath, hub.scriptPath]) {
+      fastify.route({
+        method: ['GET', 'HEAD'],
+        url,
+        handler(request: FastifyRequest, reply: FastifyReply) {
+          reply.hijack();
+          handleLiveReload(hub, requestPathname(request.url), request.raw, reply.raw);
+        },
+      });
+    }
+  }
   fastify.route({
     method: ['GET', 'HEAD'],
     url: `${settings.basePath}*`,

@@ -6,6 +6,7 @@ import type { StaticHasher } from '../src/index.js';
 import { rejectUnknownKeys } from '../src/internal.js';
 import { createServeDecider } from './serve/decide.js';
 import { fileStream } from './serve/file-stream.js';
+import { LiveReloadHub, handleLiveReload, requestPathname } from './serve/live-reload.js';
 import { checkHasher, normalizeServeOptions, type PrecompressedEncoding, type ServeOptions } from './serve/options.js';
 import { createViewLocals, type StaticViewLocals } from './view-locals.js';
 
@@ -18,10 +19,14 @@ export type { PrecompressedEncoding, StaticViewLocals };
 export type KoaServeStaticOptions = Omit<ServeOptions<never>, 'setHeaders'>;
 
 /** The middleware {@link serveStatic} returns. */
-export type KoaStaticMiddleware = (ctx: Context, next: Next) => Promise<void>;
+export interface KoaStaticMiddleware {
+  (ctx: Context, next: Next): Promise<void>;
+  /** The live-reload hub with `liveReload` on (its `close()` ends every stream), else undefined. */
+  readonly liveReload?: LiveReloadHub;
+}
 
 const ADAPTER = 'static-hash/koa';
-const KOA_OPTION_NAMES = ['basePath', 'staleVersion', 'fallthrough', 'dotfiles', 'encodings'] as const;
+const KOA_OPTION_NAMES = ['basePath', 'staleVersion', 'fallthrough', 'dotfiles', 'encodings', 'liveReload'] as const;
 
 /**
  * Serves the files of a hasher's roots under its `baseUrl` path (or `basePath`) with the caching
@@ -45,9 +50,16 @@ export function serveStatic(hasher: StaticHasher, options: KoaServeStaticOptions
   const settings = normalizeServeOptions(ADAPTER, hasher, options);
   const decide = createServeDecider(hasher, settings);
   const locals = createViewLocals(hasher);
+  const hub = settings.liveReload === undefined ? undefined : new LiveReloadHub(hasher, settings.basePath, settings.liveReload);
 
-  return async function staticHashKoa(ctx: Context, next: Next): Promise<void> {
+  return Object.assign(async function staticHashKoa(ctx: Context, next: Next): Promise<void> {
     Object.assign(ctx.state, locals);
+    // The stream and the client script are written on the node:http response itself, as Express's are.
+    if (hub !== undefined && [hub.eventsPath, hub.scriptPath].includes(requestPathname(ctx.url))) {
+      ctx.respond = false;
+      handleLiveReload(hub, requestPathname(ctx.url), ctx.req, ctx.res);
+      return;
+    }
     const pending = decide({ method: ctx.method, url: ctx.url, headers: ctx.headers });
     const decision = pending instanceof Promise ? await pending : pending;
     if (decision.action === 'next') {
@@ -64,5 +76,5 @@ export function serveStatic(hasher: StaticHasher, options: KoaServeStaticOptions
       if (name === 'Vary') ctx.vary(headers.Vary!);
       else ctx.set(name, headers[name]!);
     }
-  };
+  }, { liveReload: hub });
 }
