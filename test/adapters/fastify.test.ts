@@ -14,7 +14,7 @@ import nunjucks from 'nunjucks';
 import { createStaticHasher, StaticHashError, type StaticHasher } from '../../src/index';
 import staticHash from '../../adapters/fastify';
 import { registerStatic as registerNunjucks } from '../../adapters/nunjucks';
-import { request } from '../helpers/http';
+import { request, getWhileRewriting } from '../helpers/http';
 
 let dir: string;
 let root: string;
@@ -182,24 +182,7 @@ it('a streamed file rewritten in place while it streams never completes a respon
   try {
     const url = local.url('big.bin');
     const before = openDescriptors();
-    const outcome = await new Promise<{ complete: boolean; bytes: number }>((resolve) => {
-      http.get({ host: '127.0.0.1', port: server.port, path: url, agent: false }, (res) => {
-        let bytes = 0;
-        let rewritten = false;
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (!rewritten) {
-            rewritten = true;
-            res.pause();
-            fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024));
-            res.resume();
-          }
-        });
-        res.on('end', () => resolve({ complete: res.complete, bytes }));
-        res.on('close', () => resolve({ complete: res.complete, bytes }));
-        res.on('error', () => resolve({ complete: false, bytes }));
-      });
-    });
+    const outcome = await getWhileRewriting(server.port, url, () => fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024)));
     expect(outcome.complete).toBe(false);
     expect(outcome.bytes).toBeLessThan(3 * 1024 * 1024);
     // The next request for it gets the new bytes, whole (a fresh lookup), and nothing leaked.

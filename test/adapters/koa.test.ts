@@ -13,7 +13,7 @@ import { createStaticHasher, StaticHashError, type StaticHasher } from '../../sr
 import { serveStatic } from '../../adapters/koa';
 import { registerStatic } from '../../adapters/nunjucks';
 import { codeOf } from '../helpers/errors';
-import { IMMUTABLE, listen, request } from '../helpers/http';
+import { IMMUTABLE, listen, request, getWhileRewriting } from '../helpers/http';
 
 let dir: string;
 let root: string;
@@ -99,24 +99,7 @@ it('a streamed file rewritten in place while it streams never completes a respon
   const server = await listen(http.createServer(app.callback()));
   try {
     const url = local.url('big.bin');
-    const outcome = await new Promise<{ complete: boolean; bytes: number }>((resolve) => {
-      http.get({ host: '127.0.0.1', port: server.port, path: url, agent: false }, (res) => {
-        let bytes = 0;
-        let rewritten = false;
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (!rewritten) {
-            rewritten = true;
-            res.pause();
-            fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024));
-            res.resume();
-          }
-        });
-        res.on('end', () => resolve({ complete: res.complete, bytes }));
-        res.on('close', () => resolve({ complete: res.complete, bytes }));
-        res.on('error', () => resolve({ complete: false, bytes }));
-      });
-    });
+    const outcome = await getWhileRewriting(server.port, url, () => fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024)));
     expect(outcome.complete).toBe(false);
     expect(outcome.bytes).toBeLessThan(3 * 1024 * 1024);
     expect(reported.length).toBeLessThanOrEqual(1);

@@ -98,3 +98,29 @@ export async function contractOutcome(reply: Reply, version: string, hashLength 
   }
   return (await versionOf(body, hashLength)) === version ? 'exact' : 'WRONG-BYTES';
 }
+
+/**
+ * GETs `path` and calls `rewrite` once, on the first chunk of the body (the response paused around
+ * it): a file replaced in place mid-stream. Resolves with whether the response completed and how
+ * many bytes arrived.
+ */
+export function getWhileRewriting(port: number, path: string, rewrite: () => void): Promise<{ complete: boolean; bytes: number }> {
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let bytes = 0;
+      let rewritten = false;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (!rewritten) {
+          rewritten = true;
+          res.pause();
+          rewrite();
+          res.resume();
+        }
+      });
+      res.on('end', () => resolve({ complete: res.complete, bytes }));
+      res.on('close', () => resolve({ complete: res.complete, bytes }));
+      res.on('error', () => resolve({ complete: false, bytes }));
+    });
+  });
+}
