@@ -5,7 +5,9 @@
  * The browser side of live reload. It opens an EventSource on `data-events`, and on each `change`:
  * swaps every `<link rel="stylesheet">` whose stylesheet changed to the URL the server sent (the one
  * the next render emits: the next navigation is a cache hit), inserting the new link and removing
- * the old one on `load` (no flash of unstyled content); reloads the page when anything else it uses
+ * the old one on `load` (no flash of unstyled content). A change that comes while an earlier swap of
+ * the same link is still loading wins: the pending link is dropped, and only the link in place is
+ * swapped (swapping a pending one too left two links behind). It reloads the page when anything else it uses
  * changed (a script, an image in the page, a module) or when anything may have changed. A server
  * restart (another `boot` in the `hello` event) or a generation missed while disconnected reloads
  * the page once.
@@ -50,10 +52,17 @@ export const LIVE_RELOAD_CLIENT = String.raw`/* static-hash live reload */
   }
 
   function swap(link, href) {
+    var pending = link.__shNext;
+    if (pending) {
+      if (pending.getAttribute('href') === href) return;
+      pending.remove();
+    }
     var next = link.cloneNode(false);
+    next.__shPending = true;
     next.href = href;
-    next.addEventListener('load', function () { link.remove(); state.swaps++; }, { once: true });
-    next.addEventListener('error', function () { next.remove(); reload(); }, { once: true });
+    link.__shNext = next;
+    next.addEventListener('load', function () { if (link.__shNext !== next) return; next.__shPending = false; link.remove(); state.swaps++; }, { once: true });
+    next.addEventListener('error', function () { if (link.__shNext === next) next.remove(), reload(); }, { once: true });
     link.after(next);
   }
 
@@ -68,6 +77,7 @@ export const LIVE_RELOAD_CLIENT = String.raw`/* static-hash live reload */
     var links = document.querySelectorAll('link[rel~="stylesheet"][href]');
     var swapped = new Set();
     for (var i = 0; i < links.length; i++) {
+      if (links[i].__shPending) continue;
       var href = sheets.get(key(links[i].href));
       if (href === undefined) continue;
       swapped.add(key(links[i].href));
