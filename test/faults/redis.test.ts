@@ -97,6 +97,14 @@ class FaultWorker {
       return await this.#report;
     } finally {
       clearTimeout(timer);
+      // The worker exits once its hasher, store and client are closed; one stuck there (a store
+      // closing while Redis is away) would keep Jest alive after the run: end it, bounded.
+      if (this.child.exitCode === null && this.child.signalCode === null) {
+        const exited = new Promise((resolve) => this.child.once('exit', resolve));
+        const kill = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(kill);
+      }
     }
   }
 }
