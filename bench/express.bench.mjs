@@ -9,6 +9,15 @@
 // phases so that load from the other engineers on this machine falls on both alike; each gets 10 s
 // of measured traffic per set.
 //
+// The bodies are text (scripts, SVG, JSON: base64 of random bytes, so no two files hash alike).
+// No server here looks at the bytes it sends, but autocannon does: it appends every response body
+// to a string (pipelinedRequestsQueue.js `req.body += data`, mcollina/autocannon#485), and decoding
+// random binary as UTF-8 costs it about 20x more than ASCII. With binary bodies the load generator
+// was the bottleneck: a bare server answering 64 KiB from memory fell from ~24,000 to ~1,170 req/s,
+// and every server, ours and the peers, measured the same ~6,000 req/s. To show where that ceiling
+// is, each set also measures a bare node:http server that answers every URL with the same bytes
+// from memory and no HTTP semantics at all: no static server can beat it with this client.
+//
 //   npm run bench express
 import { fork } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -38,7 +47,7 @@ const PAIRS = [
 ];
 
 if (process.argv[2] === 'server') {
-  await runServer(process.argv[3], process.argv[4]);
+  await runServer(process.argv[3], process.argv[4], process.argv[5]);
 } else {
   await main();
 }
@@ -91,16 +100,43 @@ async function frameworkServer(kind, root) {
   return server.address().port;
 }
 
+/**
+ * The load generator's ceiling: every URL in the request mix answered with its file's bytes from
+ * memory (304 for a conditional request), with the headers written once. No static server does less.
+ */
+function ceilingServer(root, urlsFile) {
+  const answers = new Map();
+  for (const { versioned, plain, file } of JSON.parse(fs.readFileSync(urlsFile, 'utf8'))) {
+    const body = fs.readFileSync(path.join(root, file));
+    const headers = { 'Content-Type': 'text/plain', 'Content-Length': String(body.length), ETag: '"ceiling"' };
+    answers.set(versioned, { body, headers });
+    answers.set(plain, { body, headers });
+  }
+  return (req, res, next) => {
+    const answer = answers.get(req.url);
+    if (answer === undefined) return next();
+    if (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) {
+      res.writeHead(304, { ETag: '"ceiling"' });
+      res.end();
+      return;
+    }
+    res.writeHead(200, answer.headers);
+    res.end(answer.body);
+  };
+}
+
 /** Child process: one server, files under /static/. */
-async function runServer(kind, root) {
-  if (kind !== 'static-hash' && kind !== 'serve-static') {
+async function runServer(kind, root, urlsFile) {
+  if (kind !== 'static-hash' && kind !== 'serve-static' && kind !== 'ceiling') {
     const port = await frameworkServer(kind, root);
     process.send({ port });
     process.on('disconnect', () => process.exit(0));
     return;
   }
   let handle;
-  if (kind === 'static-hash') {
+  if (kind === 'ceiling') {
+    handle = ceilingServer(root, urlsFile);
+  } else if (kind === 'static-hash') {
     const { createStaticHasher } = await import('../dist/esm/src/index.js');
     const { serveStatic } = await import('../dist/esm/adapters/express.js');
     const hasher = await createStaticHasher({ root });
@@ -132,25 +168,29 @@ function makeFiles() {
     fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
     fs.writeFileSync(path.join(root, name), bytes);
   };
+  // Text of exactly `bytes` bytes: base64 of random bytes (see the top of this file for why text).
+  const text = (bytes, head, tail) => head + crypto.randomBytes(bytes).toString('base64').slice(0, bytes - head.length - tail.length) + tail;
   const small = [];
-  // 1 KiB to 64 KiB: scripts, images and fonts as a page loads them.
+  // 1 KiB to 64 KiB: scripts, images and data as a page loads them.
   const sizes = [1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 56, 60, 64];
   sizes.forEach((kib, index) => {
-    const name = index % 3 === 0 ? `js/module-${index}.js` : index % 3 === 1 ? `img/photo-${index}.png` : `fonts/font-${index}.woff2`;
-    write(name, name.endsWith('.js') ? `export const value = ${JSON.stringify('x'.repeat(kib * 1024 - 30))};\n` : crypto.randomBytes(kib * 1024));
-    small.push(name);
+    const bytes = kib * 1024;
+    if (index % 3 === 0) write(`js/module-${index}.js`, text(bytes, 'export const value = "', '";\n'));
+    else if (index % 3 === 1) write(`img/icon-${index}.svg`, text(bytes, '<svg xmlns="http://www.w3.org/2000/svg"><desc>', '</desc></svg>\n'));
+    else write(`data/table-${index}.json`, text(bytes, '{"rows":"', '"}\n'));
+    small.push(index % 3 === 0 ? `js/module-${index}.js` : index % 3 === 1 ? `img/icon-${index}.svg` : `data/table-${index}.json`);
   });
   const large = [];
   for (const mib of [1.5, 2, 4]) {
-    const name = `media/video-${mib}.bin`;
-    write(name, crypto.randomBytes(mib * 1024 * 1024));
+    const name = `media/bundle-${mib}.js`;
+    write(name, text(mib * 1024 * 1024, '/* bundle */ export const data = "', '";\n'));
     large.push(name);
   }
   return { root, sets: { small, large } };
 }
 
-function startServer(kind, root) {
-  const child = fork(fileURLToPath(import.meta.url), ['server', kind, root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startServer(kind, root, urlsFile) {
+  const child = fork(fileURLToPath(import.meta.url), ['server', kind, root, urlsFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', ({ port }) => resolve({ child, port }));
     child.once('error', reject);
@@ -216,8 +256,10 @@ async function main() {
   const { createStaticHasher } = await import('../dist/esm/src/index.js');
   const hasher = await createStaticHasher({ root });
   const urls = {};
-  for (const [set, files] of Object.entries(sets)) urls[set] = files.map((file) => ({ versioned: hasher.url(file), plain: `/static/${file}` }));
+  for (const [set, files] of Object.entries(sets)) urls[set] = files.map((file) => ({ versioned: hasher.url(file), plain: `/static/${file}`, file }));
   await hasher.close();
+  const urlsFile = `${root}.urls.json`; // beside the root, not in it: no server may see it
+  fs.writeFileSync(urlsFile, JSON.stringify(Object.values(urls).flat()));
 
   const servers = {};
   let failed = false;
@@ -227,8 +269,8 @@ async function main() {
     console.log(`machine: ${os.cpus().length} cores, shared with other work while measuring (figures are ratios within a pair, measured in turns)`);
     for (const [oursKind, theirsKind, oursName, theirsName] of PAIRS) {
       const pair = {};
-      for (const kind of [oursKind, theirsKind]) {
-        const { child, port } = await startServer(kind, root);
+      for (const kind of [oursKind, theirsKind, 'ceiling']) {
+        const { child, port } = await startServer(kind, root, urlsFile);
         pair[kind] = servers[kind] = { child, port, requests: {} };
         for (const set of Object.keys(sets)) pair[kind].requests[set] = await buildRequests(port, urls[set]);
       }
@@ -246,12 +288,14 @@ async function main() {
         });
         const target = oursKind === 'static-hash' ? TARGETS[set] : FRAMEWORK_TARGETS[set];
         console.log(`  ratio ${ratio.toFixed(2)}x (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT met'})`);
+        const ceiling = pair.ceiling.total / pair.ceiling.seconds;
+        console.log(`  load generator ceiling (bare node:http, same bytes from memory, no HTTP semantics): ${Math.round(ceiling)} req/s; ${oursName} at ${Math.round((100 * ours.total) / ours.seconds / ceiling)}% of it, ${theirsName} at ${Math.round((100 * theirs.total) / theirs.seconds / ceiling)}%`);
         console.log(`  errors, timeouts, 4xx and 5xx for valid URLs: ${oursName} ${ours.bad} of ${ours.total}, ${theirsName} ${theirs.bad} of ${theirs.total}`);
         console.log(`  2xx / 3xx answers: ${oursName} ${ours.ok} / ${ours.notModified}, ${theirsName} ${theirs.ok} / ${theirs.notModified}`);
         summary.push(`${oursName} vs ${theirsName}, ${set}: ${ratio.toFixed(2)}x`);
         if (ours.bad > 0) failed = true;
       }
-      for (const kind of [oursKind, theirsKind]) {
+      for (const kind of [oursKind, theirsKind, 'ceiling']) {
         pair[kind].child.kill();
         delete servers[kind];
       }
@@ -261,5 +305,6 @@ async function main() {
   } finally {
     for (const server of Object.values(servers)) server.child.kill();
     fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(urlsFile, { force: true });
   }
 }
