@@ -13,8 +13,8 @@ import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type Stati
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import { digestInPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
-import { listReferences, resolvesToListedFile, type ListedFile } from './walk.js';
+import { HashPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
+import { listRoots, resolvesToListedFile, type ListedFile } from './walk.js';
 import {
   buildImportMap, lexModule, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
   type ModuleGraph, type ModuleHost, type ModuleResolver,
@@ -647,10 +647,22 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     let previous: string | undefined;
     // The walk follows no symlinked directory (they could loop) and skips names no reference can
     // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
-    const listed = listReferences(roots);
-    // Plain files are read and digested ahead, on the pool's threads when there are enough of them;
+    // Plain files are read and digested ahead, on the pool's threads when there are enough of them
+    // (the workers start as soon as the listing has found that many, and boot while it goes on);
     // stylesheets and everything else go through the lookups below, on this thread, in order.
-    const ahead = await this.#digestAhead(listed.files, generation, integrity);
+    const threads = threadCount(this.options.threads);
+    const poolable = threads > 1 && this.options.version === undefined && this.#manifest === undefined && poolAvailable();
+    const started: { pool?: HashPool } = {};
+    let ahead: Array<PoolOutcome | undefined> | undefined;
+    let listed: ReturnType<typeof listRoots>;
+    try {
+      listed = listRoots(roots, poolable ? POOL_MIN_FILES : Infinity, () => {
+        started.pool = HashPool.start(threads);
+      });
+      ahead = await this.#digestAhead(listed.files, generation, integrity, started.pool);
+    } finally {
+      started.pool?.stop();
+    }
     for (const [index, entry] of listed.files.entries()) {
       // Sorted by reference: a reference under several roots resolves to one file (the first root's), hashed once.
       if (entry.reference !== previous) {
@@ -702,16 +714,16 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   }
 
   /**
-   * Digests the plain files of a walk ahead of it, on `threads` threads (src/pool.ts), when there
-   * are at least POOL_MIN_FILES of them; undefined otherwise (the walk then reads each file itself).
+   * Digests the plain files of a walk ahead of it with the pool the walk started (src/pool.ts), which
+   * it does once it has listed POOL_MIN_FILES files; undefined without a pool (the walk then reads
+   * each file itself).
    * Plain: a regular file whose real path the walk knows, not a stylesheet with `css` on, no
    * `version` or manifest, not cached yet. Each result is stored under `generation` only if that is
    * still the current generation (GenerationCache.set refuses otherwise), before the walk goes on,
    * so the stylesheets hashed after find their images' hashes cached.
    */
-  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean): Promise<Array<PoolOutcome | undefined> | undefined> {
-    const threads = threadCount(this.options.threads);
-    if (threads <= 1 || !poolAvailable() || this.options.version !== undefined || this.#manifest !== undefined || entries.length < POOL_MIN_FILES) return undefined;
+  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean, pool: HashPool | undefined): Promise<Array<PoolOutcome | undefined> | undefined> {
+    if (pool === undefined) return undefined;
     const { roots } = this.options;
     const jobs: PoolJob[] = [];
     const slots: number[] = [];
@@ -733,8 +745,9 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       slots.push(index);
       paths.push(path);
     }
-    if (jobs.length < POOL_MIN_FILES) return undefined;
-    const outcomes = await digestInPool(jobs, threads, integrity);
+    // Its workers are booting already: the pool is used for whatever is left to digest.
+    if (jobs.length === 0) return undefined;
+    const outcomes = await pool.run(jobs, integrity);
     const ahead = new Array<PoolOutcome | undefined>(entries.length);
     for (const [job, outcome] of outcomes.entries()) {
       ahead[slots[job]!] = outcome;

@@ -20,6 +20,14 @@ export interface ListedFile {
  * Sorted by reference; a reference found under several roots is listed once per root.
  */
 export function listReferences(roots: readonly NormalizedRoot[]): { references: string[]; files: ListedFile[]; skipped: string[] } {
+  return listRoots(roots);
+}
+
+/**
+ * {@link listReferences}, calling `reached()` once, synchronously, as soon as `count` files are
+ * listed (a walk starts its hashing pool then, so that the workers boot while the listing goes on).
+ */
+export function listRoots(roots: readonly NormalizedRoot[], count = Infinity, reached?: () => void): { references: string[]; files: ListedFile[]; skipped: string[] } {
   const references = new Set<string>();
   const files: ListedFile[] = [];
   const skipped: string[] = [];
@@ -55,7 +63,7 @@ export function listReferences(roots: readonly NormalizedRoot[]): { references: 
           skipped.push(full);
         } else {
           references.add(reference);
-          files.push({ reference, root, file: full, regular });
+          if (files.push({ reference, root, file: full, regular }) === count) reached?.();
         }
       }
     }
