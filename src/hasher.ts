@@ -9,14 +9,14 @@ import { digestBytes, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describePath, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
-import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
+import { normalizeOptions, POOL_MIN_FILES, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import { HashPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
+import type { HashPool, PoolJob, PoolOutcome } from './pool.js';
 import { listRoots, resolvesToListedFile, type ListedFile } from './walk.js';
 import {
-  buildImportMap, lexModule, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
+  buildImportMap, lexModuleBytes, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
   type ModuleGraph, type ModuleHost, type ModuleResolver,
 } from './modules.js';
 import type { RootWatcher } from './watcher.js';
@@ -27,6 +27,8 @@ import type { RootWatcher } from './watcher.js';
 // the stylesheet hasher and its dependency graph with `css`.
 let stylesheetCode: typeof import('./stylesheet.js') | undefined;
 let watcherCode: typeof import('./watcher.js') | undefined;
+// The hashing pool (src/pool.ts, node:worker_threads): loaded by the first walk that may use it.
+let poolCode: typeof import('./pool.js') | undefined;
 
 /** Loads the modules the options need beyond the core (see above). Idempotent. */
 async function loadCodeFor(options: NormalizedOptions): Promise<void> {
@@ -647,18 +649,24 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     let previous: string | undefined;
     // The walk follows no symlinked directory (they could loop) and skips names no reference can
     // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
-    // Plain files are read and digested ahead, on the pool's threads when there are enough of them
-    // (the workers start as soon as the listing has found that many, and boot while it goes on);
-    // stylesheets and everything else go through the lookups below, on this thread, in order.
-    const threads = threadCount(this.options.threads);
-    const poolable = threads > 1 && this.options.version === undefined && this.#manifest === undefined && poolAvailable();
+    // Plain files are read and digested ahead, on the pool's threads when there are at least
+    // POOL_MIN_FILES (src/pool.ts, loaded by the first walk that lists that many). Once its code is
+    // loaded, the workers start as soon as the listing has found that many files, and boot while it
+    // goes on. The listing runs before the walk's first await either way. Stylesheets and everything
+    // else go through the lookups below, on this thread, in order.
+    const mayPool = this.options.threads !== 1 && this.options.version === undefined && this.#manifest === undefined;
+    const startPool = (code: typeof import('./pool.js')) => code.HashPool.start(code.threadCount(this.options.threads));
     const started: { pool?: HashPool } = {};
     let ahead: Array<PoolOutcome | undefined> | undefined;
     let listed: ReturnType<typeof listRoots>;
     try {
-      listed = listRoots(roots, poolable ? POOL_MIN_FILES : Infinity, () => {
-        started.pool = HashPool.start(threads);
+      listed = listRoots(roots, mayPool && poolCode !== undefined ? POOL_MIN_FILES : Infinity, () => {
+        started.pool = startPool(poolCode!);
       });
+      if (mayPool && poolCode === undefined && listed.files.length >= POOL_MIN_FILES) {
+        poolCode = await import('./pool.js');
+        started.pool = startPool(poolCode);
+      }
       ahead = await this.#digestAhead(listed.files, generation, integrity, started.pool);
     } finally {
       started.pool?.stop();
@@ -965,7 +973,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     // Hashed like digestFile() hashes (the same xxHash64 of the same bytes), in one call.
     const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
     if (this.#hashes.set(parsed.path, hash, generation) && bytes !== undefined) {
-      this.#lexed.set(parsed.path, lexModule(bytes.toString('utf8')), generation);
+      this.#lexed.set(parsed.path, lexModuleBytes(bytes), generation);
     }
     return hash;
   }
@@ -978,8 +986,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     if (cached !== undefined) return cached;
     const bytes = this.#coveredBytes(parseReference(canonical), canonical);
     if (bytes === undefined) return undefined;
-    // Module scripts are always UTF-8 (HTML: "fetch a single module script" decodes them so).
-    const lexed = lexModule(bytes.toString('utf8'));
+    const lexed = lexModuleBytes(bytes);
     this.#lexed.set(canonical, lexed, generation);
     return lexed;
   }

@@ -24,14 +24,8 @@ export type PoolOutcome =
   | { digest: string | undefined; integrity?: string }
   | { error: { code: StaticHashErrorCode; message: string; file: string | undefined } };
 
-/**
- * Below this many files to digest, a call stays on its own thread. Measured on the development
- * machine: a worker is ready with xxhash-wasm after about 35 ms (W), during which it takes CPU from
- * the calling thread, and one thread digests the benchmark tree's files (42 KiB on average) at about
- * 20 µs each. n threads pay off when the digest work D exceeds W·n/(n-1): about 3,500 such files
- * for 2 threads, 2,000 for 8 (docs/performance.md, "Worker threads").
- */
-export const POOL_MIN_FILES = 4096;
+// Below POOL_MIN_FILES files (src/options.ts, beside the `threads` option) a walk stays on its own thread.
+export { POOL_MIN_FILES } from './options.js';
 // Files per message: large enough that messaging is a small share, small enough to balance the load.
 const BATCH = 32;
 // Batches a worker holds at once (see digestInPool).
