@@ -675,33 +675,36 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       // Sorted by reference: a reference under several roots resolves to one file (the first root's), hashed once.
       if (entry.reference !== previous) {
         previous = entry.reference;
-        // A regular file reached through real directories, under the first root the resolver tries,
-        // already has its real path: the realpath call (a syscall per path component, most of warm()'s
-        // overhead over bare reading) is skipped for it.
-        const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
         try {
-          // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
-          const parsed = parseReference(entry.reference);
           // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
           // use, so warming costs little more than reading the files.
           const outcome = ahead?.[index];
           if (outcome !== undefined) {
+            // Digested by the pool: parsed and resolved on its way there (#digestAhead).
             const found = this.#fromPool(outcome);
             if (found.hash !== MISSING) {
               files++;
               onFile?.(entry.reference, found.hash, found.integrity);
             }
-          } else if (integrity) {
-            const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
-            if (found.hash !== MISSING) {
-              files++;
-              onFile?.(entry.reference, found.hash, found.integrity);
-            }
           } else {
-            const hash = this.#cachedHash(parsed, entry.reference, generation, known);
-            if (hash !== MISSING) {
-              files++;
-              onFile?.(entry.reference, hash, undefined);
+            // A regular file reached through real directories, under the first root the resolver tries,
+            // already has its real path: the realpath call (a syscall per path component, most of warm()'s
+            // overhead over bare reading) is skipped for it.
+            const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
+            // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
+            const parsed = parseReference(entry.reference);
+            if (integrity) {
+              const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
+              if (found.hash !== MISSING) {
+                files++;
+                onFile?.(entry.reference, found.hash, found.integrity);
+              }
+            } else {
+              const hash = this.#cachedHash(parsed, entry.reference, generation, known);
+              if (hash !== MISSING) {
+                files++;
+                onFile?.(entry.reference, hash, undefined);
+              }
             }
           }
         } catch (error) {
@@ -759,22 +762,24 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     const ahead = new Array<PoolOutcome | undefined>(entries.length);
     for (const [job, outcome] of outcomes.entries()) {
       ahead[slots[job]!] = outcome;
-      if ('error' in outcome) continue;
+      const found = poolCode!.outcomeDigest(outcome);
+      if ('error' in found) continue;
       this.#misses++;
-      const hash = outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength);
+      const hash = found.digest === undefined ? MISSING : found.digest.slice(0, this.options.hashLength);
       this.#hashes.set(paths[job]!, hash, generation);
-      if (integrity) this.#integrities.set(paths[job]!, outcome.integrity ?? MISSING, generation);
+      if (integrity) this.#integrities.set(paths[job]!, found.integrity ?? MISSING, generation);
     }
     return ahead;
   }
 
   /** A pool outcome as #hashWithIntegrity returns it; a StaticHashError the worker met is thrown here. */
   #fromPool(outcome: PoolOutcome): { hash: string; integrity: string | undefined } {
-    if ('error' in outcome) {
-      const { code, message, file } = outcome.error;
+    const found = poolCode!.outcomeDigest(outcome);
+    if ('error' in found) {
+      const { code, message, file } = found.error;
       throw new StaticHashError(code, message, { file });
     }
-    return { hash: outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength), integrity: outcome.integrity };
+    return { hash: found.digest === undefined ? MISSING : found.digest.slice(0, this.options.hashLength), integrity: found.integrity };
   }
 
   /**

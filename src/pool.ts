@@ -19,10 +19,26 @@ export interface PoolJob {
   reference: string;
 }
 
-/** A job's outcome: the full xxHash64 (undefined: the file vanished), or the StaticHashError it raised. */
+/**
+ * A job's outcome, compact because thousands cross between threads: the full xxHash64 as a string
+ * (the common case), `null` when the file vanished, the digest with its integrity value, or the
+ * StaticHashError it raised.
+ */
 export type PoolOutcome =
+  | string
+  | null
   | { digest: string | undefined; integrity?: string }
   | { error: { code: StaticHashErrorCode; message: string; file: string | undefined } };
+
+/** What the calling thread sends a worker: the run's jobs once, then ranges of them to digest. */
+export type PoolMessage = { files: string[]; references: string[]; integrity: boolean } | [start: number, end: number];
+
+/** An outcome's full digest (undefined: the file vanished), or the error it carries. */
+export function outcomeDigest(outcome: PoolOutcome): { digest: string | undefined; integrity?: string } | { error: { code: StaticHashErrorCode; message: string; file: string | undefined } } {
+  if (typeof outcome === 'string') return { digest: outcome };
+  if (outcome === null) return { digest: undefined };
+  return outcome;
+}
 
 // Below POOL_MIN_FILES files (src/options.ts, beside the `threads` option) a walk stays on its own thread.
 export { POOL_MIN_FILES } from './options.js';
@@ -38,12 +54,12 @@ export function liveWorkers(): number {
   return live;
 }
 
-/** Digests one job, on whichever thread runs it. Never throws a StaticHashError: it becomes the outcome. */
-export function digestJob(job: PoolJob, integrity: boolean): PoolOutcome {
+/** Digests one file, on whichever thread runs it. Never throws a StaticHashError: it becomes the outcome. */
+export function digestJob(file: string, reference: string, integrity: boolean): PoolOutcome {
   try {
-    if (!integrity) return { digest: digestFile(job.file, job.reference) };
-    const bytes = readRegularFile(job.file, job.reference);
-    if (bytes === undefined) return { digest: undefined };
+    if (!integrity) return digestFile(file, reference) ?? null;
+    const bytes = readRegularFile(file, reference);
+    if (bytes === undefined) return null;
     return { digest: digestBytes(bytes), integrity: `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}` };
   } catch (error) {
     if (!(error instanceof StaticHashError)) throw error;
@@ -139,6 +155,8 @@ export class HashPool {
    */
   async run(jobs: readonly PoolJob[], integrity: boolean): Promise<PoolOutcome[]> {
     const outcomes: PoolOutcome[] = new Array<PoolOutcome>(jobs.length);
+    // The jobs cross to each worker once (two arrays of strings clone fast); batches are ranges.
+    const list: PoolMessage = { files: jobs.map((job) => job.file), references: jobs.map((job) => job.reference), integrity };
     let next = 0;
     const take = (): [number, number] | undefined => {
       if (next >= jobs.length) return undefined;
@@ -158,7 +176,7 @@ export class HashPool {
       if (range === undefined) return false;
       pending.get(worker)!.push(range);
       outstanding++;
-      worker.postMessage({ jobs: jobs.slice(range[0], range[1]), integrity });
+      worker.postMessage(range satisfies PoolMessage);
       return true;
     };
     const failed = new Promise<never>((_, reject) => {
@@ -177,13 +195,15 @@ export class HashPool {
       });
     }
     this.#onReady = (worker) => {
+      if (next >= jobs.length) return; // nothing left for it
+      worker.postMessage(list);
       for (let inFlight = 0; inFlight < IN_FLIGHT && send(worker); inFlight++);
     };
     for (const worker of this.#ready) this.#onReady(worker);
     const crashSeam = process.env.STATIC_HASH_POOL_CRASH === '1';
     try {
       for (let range = crashSeam ? undefined : take(); range !== undefined; range = take()) {
-        for (let index = range[0]; index < range[1]; index++) outcomes[index] = digestJob(jobs[index]!, integrity);
+        for (let index = range[0]; index < range[1]; index++) outcomes[index] = digestJob(jobs[index]!.file, jobs[index]!.reference, integrity);
         // Let the workers' messages in: each gets its next batch at once.
         await Promise.race([failed, new Promise((resolve) => setImmediate(resolve))]);
       }
@@ -219,7 +239,7 @@ export class HashPool {
 /** Digests `jobs` on `threads` threads: a pool started for them alone (see {@link HashPool}). */
 export async function digestInPool(jobs: readonly PoolJob[], threads: number, integrity: boolean): Promise<PoolOutcome[]> {
   const pool = HashPool.start(threads);
-  if (pool === undefined) return jobs.map((job) => digestJob(job, integrity));
+  if (pool === undefined) return jobs.map((job) => digestJob(job.file, job.reference, integrity));
   return pool.run(jobs, integrity);
 }
 
