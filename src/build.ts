@@ -9,6 +9,7 @@ import { createStaticHasher } from './hasher.js';
 import { MANIFEST_FORMAT, manifestOptionsOf, readManifest, serializeManifest, type StaticManifest } from './manifest.js';
 import { manifestModuleRecord, type LexedModule } from './modules.js';
 import type { StaticHasherOptions } from './options.js';
+import { threadCount } from './pool.js';
 import { parseReference } from './resolve.js';
 import { insertHashInFilename } from './url.js';
 import { listReferences, resolvesToListedFile } from './walk.js';
@@ -124,6 +125,23 @@ function compressWith(encoding: BuildCompression, bytes: Buffer): Buffer {
   }
   if (encoding === 'gz') return zlib.gzipSync(bytes, { level: 9 });
   return (zlib as unknown as { zstdCompressSync(input: Buffer): Buffer }).zstdCompressSync(bytes);
+}
+
+/**
+ * compressWith() on libuv's thread pool (node:zlib's asynchronous functions), so that several files
+ * compress at once on several cores while the build goes on reading, hashing and writing.
+ */
+function compressWithAsync(encoding: BuildCompression, bytes: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, result: Buffer) => (error ? reject(error) : resolve(result));
+    if (encoding === 'br') {
+      zlib.brotliCompress(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }, done);
+    } else if (encoding === 'gz') {
+      zlib.gzip(bytes, { level: 9 }, done);
+    } else {
+      (zlib as unknown as { zstdCompress(input: Buffer, callback: typeof done): void }).zstdCompress(bytes, done);
+    }
+  });
 }
 
 /** Whether a file's type is worth precompressing (text, JSON, SVG, ...), by mime-db's `compressible` flag. */
@@ -333,6 +351,8 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
     loadIsCompressible(),
   ]);
   let journalFd: number | undefined;
+  // Compressions still running: waited for before the journal closes, whatever ends the build.
+  const compressing = { limit: 1, tasks: new Set<Promise<void>>() };
   try {
     const { roots, hashLength, urlStyle } = hasher.options;
     const stylesheetsRewritten = hasher.options.css;
@@ -422,6 +442,9 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
     const files: Record<string, string> = Object.create(null);
     const integrities: Record<string, string> = Object.create(null);
     const modules: Record<string, LexedModule> = Object.create(null);
+    // Compression (the build's CPU work: brotli at quality 11 takes seconds per MiB) runs `threads`
+    // files at once on libuv's thread pool; with `threads: 1`, synchronously, in order, as before.
+    compressing.limit = encodings.length === 0 ? 1 : threadCount(hasher.options.threads);
     let done = 0;
     let previous: string | undefined;
     const total = listed.files.length;
@@ -501,15 +524,25 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
             }
             continue;
           }
-          const compressed = compressWith(encoding, bytes);
-          const pays = compressed.length <= bytes.length * (1 - COMPRESSION_MARGIN);
-          for (const name of siblingNames) {
-            if (pays) {
-              delete record.declined[name];
-              place(name, compressed, digestBytes(compressed), digest);
-            } else {
-              record.declined[name] = digest;
+          const placeSiblings = (compressed: Buffer): void => {
+            const pays = compressed.length <= bytes.length * (1 - COMPRESSION_MARGIN);
+            for (const name of siblingNames) {
+              if (pays) {
+                delete record.declined[name];
+                place(name, compressed, digestBytes(compressed), digest);
+              } else {
+                record.declined[name] = digest;
+              }
             }
+          };
+          if (compressing.limit <= 1) {
+            placeSiblings(compressWith(encoding, bytes));
+          } else {
+            // Up to `threads` compressions at once; their siblings are placed as each one ends.
+            const task: Promise<void> = compressWithAsync(encoding, bytes).then(placeSiblings).finally(() => compressing.tasks.delete(task));
+            task.catch(() => {}); // its failure is thrown by the race or the wait below, not left unhandled
+            compressing.tasks.add(task);
+            if (compressing.tasks.size >= compressing.limit) await Promise.race(compressing.tasks);
           }
         }
       }
@@ -517,6 +550,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
       // Let signals and progress output through now and then on a large tree.
       if (done % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
+    await Promise.all(compressing.tasks);
 
     const manifest: StaticManifest = {
       format: MANIFEST_FORMAT,
@@ -565,6 +599,7 @@ export async function buildStatic(options: BuildStaticOptions): Promise<BuildSta
     }
     return { manifest, manifestFile, manifestWritten, files: Object.keys(files).length, written, skipped, removed, unnamed, conflicts };
   } finally {
+    await Promise.allSettled(compressing.tasks);
     if (journalFd !== undefined) fs.closeSync(journalFd);
     await hasher.close();
   }

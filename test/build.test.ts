@@ -40,6 +40,23 @@ describe('buildStatic()', () => {
     expect(second.manifestWritten).toBe(false);
   });
 
+  it('compresses on several threads to the very files one thread writes, declined siblings included', async () => {
+    const fixture = site();
+    fixture.write('public/tiny.js', 'x'); // declined: compressing it saves nothing
+    for (let index = 0; index < 12; index++) fixture.write(`public/js/chunk-${index}.js`, `export const chunk${index} = ${JSON.stringify('text '.repeat(2000 + index * 500))};\n`);
+    const outputs: Array<{ files: Array<[string, string]>; declined: unknown }> = [];
+    for (const threads of [1, 4]) {
+      const out = fixture.path(`out-${threads}`);
+      const result = await buildStatic({ root: fixture.path('public'), out, threads, urlStyle: 'filename' });
+      const record = JSON.parse(fs.readFileSync(path.join(out, BUILD_RECORD), 'utf8'));
+      outputs.push({ files: [...result.written].sort().map((name) => [name, fs.readFileSync(path.join(out, name)).toString('base64')]), declined: record.declined });
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    const siblings = outputs[0]!.files.filter(([name]) => /\.(br|gz)$/.test(name));
+    expect(siblings.length).toBeGreaterThanOrEqual(2 * 2 * 12); // br and gz, plain and hashed names, per chunk
+    expect(Object.keys(outputs[0]!.declined as object)).toEqual(expect.arrayContaining(['tiny.js.br', 'tiny.js.gz']));
+  });
+
   it('writes a sibling only when it saves at least COMPRESSION_MARGIN', async () => {
     const fixture = site();
     fixture.write('public/tiny.js', 'x');
