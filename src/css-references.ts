@@ -42,10 +42,17 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
   const found: CssReference[] = [];
   // Names of the open functions ('' for a plain parenthesis, or a name too long to matter).
   const functions: string[] = [];
+  // How many of them are url, image-set or -webkit-image-set: with none, no string and no parenthesis matters.
+  let referenceFunctions = 0;
   let importPending = false;
   for (;;) {
     // Most of a stylesheet is selectors and declarations without any reference: skipped natively.
-    if (!importPending) tokenizer.skipInert();
+    // The wide skip passes parentheses without pushing them: only the innermost function matters,
+    // and below the lowest url() or image-set() every entry would be '' anyway.
+    if (!importPending) {
+      if (referenceFunctions === 0) tokenizer.skipInertOutsideReferences();
+      else tokenizer.skipInert();
+    }
     const kind = tokenizer.next();
     if (kind === 'eof') break;
     if (kind === 'whitespace') continue;
@@ -81,15 +88,18 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
       case 'url':
         found.push({ url: tokenizer.decode(tokenizer.value), kind: 'url', start: tokenizer.valueStart, end: tokenizer.valueEnd, quote: 'unquoted' });
         break;
-      case 'function':
+      case 'function': {
         // Only url, image-set and -webkit-image-set matter: any other name is kept as ''.
-        functions.push(functionName(tokenizer.value));
+        const name = functionName(tokenizer.value);
+        if (name !== '') referenceFunctions++;
+        functions.push(name);
         break;
+      }
       case 'open-paren':
         functions.push('');
         break;
       case 'close-paren':
-        functions.pop();
+        if (functions.pop()) referenceFunctions--;
         break;
       case 'at-keyword':
         importPending = isAsciiKeyword(tokenizer.value, 'import');

@@ -66,10 +66,38 @@ for (let c = 0; c < 0x80; c++) {
 // out: what starts a comment, string, escape, function or parenthesis ('/', quotes, '\\', '(', ')'),
 // '@' (at-keywords), control characters and everything past ASCII.
 const INERT_RUN = /[A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]*[\t\n\f\r ;{}:,]/y;
+// Where such a run stops: the first character it cannot hold.
+const INERT_STOP = /[^A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]/g;
+
+// The wider skip, for where neither a string nor a parenthesis can matter (no url() or image-set()
+// open, no @import prelude): runs of anything but quotes, parentheses, '/', '\\' and '@' (every
+// token such characters alone form is one no reference rule looks at), each ending at a token
+// boundary: whitespace or ; { } : , (as above), or a whole token that is one: a string, '(' (unless
+// it opens url( or …image-set(, matched by their last letters: a name with an escape never gets
+// here, '\\' stops the run), ')', a '/' delim, or a comment (unless it starts with '#' or '@', as a
+// sourceMappingURL comment does). Strings are matched to the quote that ends them as the spec
+// consumes them: an escape is a backslash and one character, or up to six hex digits and the one
+// whitespace after them (only a newline, CR LF as one, changes where the string ends, so only that
+// is matched as part of the escape), or an escaped newline. The hex digits are matched atomically (a
+// lookahead and a back-reference): with one way to match each escape, a string that does not match
+// fails in linear time instead of trying every way to split its digits; one that does not end
+// (a raw newline, the end of the text) is left to next().
+const STRING_ESCAPE = (group: number): string => String.raw`\\(?:(?=([0-9A-Fa-f]{1,6}))` + `\\${group}` + String.raw`(?:\r\n|[\n\r\f])?|\r\n|[^0-9A-Fa-f])`;
+const INERT_WIDE = new RegExp(String.raw`(?:[^"'()/\\@]*(?:[\t\n\f\r ;{}:,]`
+  + String.raw`|"[^"\\\n\r\f]*(?:${STRING_ESCAPE(1)}[^"\\\n\r\f]*)*"`
+  + String.raw`|'[^'\\\n\r\f]*(?:${STRING_ESCAPE(2)}[^'\\\n\r\f]*)*'`
+  + String.raw`|(?<![Uu][Rr][Ll]|[Ss][Ee][Tt])\(|\)|\/(?!\*)|\/\*(?![#@])[^*]*\*+(?:[^/*][^*]*\*+)*\/))+`, 'y');
+const INERT_WIDE_STOP = /["'()/\\@]/g;
 
 // The characters of a string that need no look: all but its quote, backslash and newlines.
 const DOUBLE_QUOTED_RUN = /[^"\\\n\r\f]*/y;
 const SINGLE_QUOTED_RUN = /[^'\\\n\r\f]*/y;
+
+/** Where the global `stop` first matches in `text` from `from`: the text's length if nowhere. */
+function stopOf(stop: RegExp, text: string, from: number): number {
+  stop.lastIndex = from;
+  return stop.test(text) ? stop.lastIndex - 1 : text.length;
+}
 
 /** ASCII-only lower case: CSS matches keywords ASCII case-insensitively ('İMPORT' is not 'import'). */
 export function asciiLower(text: string): string {
@@ -129,6 +157,10 @@ export class CssTokenizer {
   // Set by #consumeEscape: the code point it decoded.
   #escaped = '';
 
+  // Positions before which skipInert() and skipInertOutsideReferences() are known to skip nothing.
+  #inertStop = 0;
+  #wideStop = 0;
+
   readonly #significantOnly: boolean;
   /** With `significantOnly`: how many plain delim tokens were skipped (whitespace aside) before this token. */
   skipped = 0;
@@ -168,8 +200,35 @@ export class CssTokenizer {
    * its URL). The tokens after it are exactly those the full tokenization has there.
    */
   skipInert(): void {
-    INERT_RUN.lastIndex = this.#position;
-    if (INERT_RUN.test(this.text)) this.#position = INERT_RUN.lastIndex;
+    const from = this.#position;
+    if (from < this.#inertStop) return;
+    INERT_RUN.lastIndex = from;
+    if (INERT_RUN.test(this.text)) {
+      this.#position = INERT_RUN.lastIndex;
+      return;
+    }
+    // No run from here: nor from anywhere before the character that stopped it (the run it could
+    // skip holds no boundary). Remembered, so a long such stretch (`a.a.a.…(`) is not scanned again
+    // for every token in it, which made the scan quadratic.
+    this.#inertStop = stopOf(INERT_STOP, this.text, from);
+  }
+
+  /**
+   * {@link skipInert} for where no string and no parenthesis matters: outside any `url(` or
+   * `image-set(` and not in an `@import` prelude (see INERT_WIDE). Strings, comments other than
+   * `/*#` and `/*@`, parentheses and functions other than url() and …image-set() are skipped too.
+   * The tokens after it are exactly those the full tokenization has there; the parentheses skipped
+   * need not balance, so a caller tracking open functions must count only those that matter.
+   */
+  skipInertOutsideReferences(): void {
+    const from = this.#position;
+    if (from < this.#wideStop) return;
+    INERT_WIDE.lastIndex = from;
+    if (INERT_WIDE.test(this.text)) {
+      this.#position = INERT_WIDE.lastIndex;
+      return;
+    }
+    this.#wideStop = stopOf(INERT_WIDE_STOP, this.text, from);
   }
 
   /** Consumes the next token and returns its kind; 'eof' at the end (and on every call after). */
@@ -347,8 +406,13 @@ export class CssTokenizer {
 
   /** A code point as it appears in the scanned text: its UTF-8 bytes in binary mode. */
   #codePoint(codePoint: number): string {
-    const character = String.fromCodePoint(codePoint);
-    return this.#binary && codePoint >= 0x80 ? Buffer.from(character, 'utf8').toString('latin1') : character;
+    if (!this.#binary || codePoint < 0x80) return String.fromCodePoint(codePoint);
+    // UTF-8 by hand: a Buffer per escape measured as a large part of tokenizing Font Awesome.
+    if (codePoint < 0x800) return String.fromCharCode(0xc0 | (codePoint >> 6), 0x80 | (codePoint & 0x3f));
+    if (codePoint < 0x10000) {
+      return String.fromCharCode(0xe0 | (codePoint >> 12), 0x80 | ((codePoint >> 6) & 0x3f), 0x80 | (codePoint & 0x3f));
+    }
+    return String.fromCharCode(0xf0 | (codePoint >> 18), 0x80 | ((codePoint >> 12) & 0x3f), 0x80 | ((codePoint >> 6) & 0x3f), 0x80 | (codePoint & 0x3f));
   }
 
   /** Consumes a name (identifier characters and escapes) from `i`; leaves it, unescaped, in `value`. */
