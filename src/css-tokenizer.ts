@@ -69,25 +69,25 @@ const INERT_RUN = /[A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]*[\t\n\f\r ;{}
 // Where such a run stops: the first character it cannot hold.
 const INERT_STOP = /[^A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]/g;
 
-// The wider skip, for where neither a string nor a parenthesis can matter (no url() or image-set()
-// open, no @import prelude): runs of anything but quotes, parentheses, '/', '\\' and '@' (every
-// token such characters alone form is one no reference rule looks at), each ending at a token
-// boundary: whitespace or ; { } : , (as above), or a whole token that is one: a string, '(' (unless
-// it opens url( or …image-set(, matched by their last letters: a name with an escape never gets
-// here, '\\' stops the run), ')', a '/' delim, or a comment (unless it starts with '#' or '@', as a
-// sourceMappingURL comment does). Strings are matched to the quote that ends them as the spec
-// consumes them: an escape is a backslash and one character, or up to six hex digits and the one
-// whitespace after them (only a newline, CR LF as one, changes where the string ends, so only that
-// is matched as part of the escape), or an escaped newline. The hex digits are matched atomically (a
-// lookahead and a back-reference): with one way to match each escape, a string that does not match
-// fails in linear time instead of trying every way to split its digits; one that does not end
-// (a raw newline, the end of the text) is left to next().
-const STRING_ESCAPE = (group: number): string => String.raw`\\(?:(?=([0-9A-Fa-f]{1,6}))` + `\\${group}` + String.raw`(?:\r\n|[\n\r\f])?|\r\n|[^0-9A-Fa-f])`;
-const INERT_WIDE = new RegExp(String.raw`(?:[^"'()/\\@]*(?:[\t\n\f\r ;{}:,]`
-  + String.raw`|"[^"\\\n\r\f]*(?:${STRING_ESCAPE(1)}[^"\\\n\r\f]*)*"`
-  + String.raw`|'[^'\\\n\r\f]*(?:${STRING_ESCAPE(2)}[^'\\\n\r\f]*)*'`
-  + String.raw`|(?<![Uu][Rr][Ll]|[Ss][Ee][Tt])\(|\)|\/(?!\*)|\/\*(?![#@])[^*]*\*+(?:[^/*][^*]*\*+)*\/))+`, 'y');
-const INERT_WIDE_STOP = /["'()/\\@]/g;
+/** The offset of `character` in `text` from `from`, or `length` when there is none. */
+function find(text: string, character: string, from: number, length: number): number {
+  const found = text.indexOf(character, from);
+  return found === -1 ? length : found;
+}
+
+// After these a token always ends (see INERT_RUN; '(' and ')' are tokens of their own or end one).
+function isBoundary(c: number): boolean {
+  return isWhitespace(c) || c === 0x3b || c === 0x7b || c === 0x7d || c === 0x3a || c === 0x2c || c === LEFT_PAREN || c === RIGHT_PAREN;
+}
+
+// Whether the three characters before offset `end` are 'url' or 'set' (ASCII case-insensitively):
+// the ends of the only function names that matter (url, image-set, -webkit-image-set).
+function endsWithReferenceName(text: string, end: number): boolean {
+  const a = text.charCodeAt(end - 3) | 0x20;
+  const b = text.charCodeAt(end - 2) | 0x20;
+  const c = text.charCodeAt(end - 1) | 0x20;
+  return (a === 0x75 && b === 0x72 && c === 0x6c) || (a === 0x73 && b === 0x65 && c === 0x74);
+}
 
 // The characters of a string that need no look: all but its quote, backslash and newlines.
 const DOUBLE_QUOTED_RUN = /[^"\\\n\r\f]*/y;
@@ -160,6 +160,16 @@ export class CssTokenizer {
   // Positions before which skipInert() and skipInertOutsideReferences() are known to skip nothing.
   #inertStop = 0;
   #wideStop = 0;
+  // The wide skip's next offsets of the characters it looks at (the text's length for none).
+  #nextQuote = -1;
+  #nextApostrophe = -1;
+  #nextParen = -1;
+  #nextSlash = -1;
+  #nextBackslash = -1;
+  #nextAt = -1;
+  #nextLineFeed = -1;
+  #nextCarriageReturn = -1;
+  #nextFormFeed = -1;
 
   readonly #significantOnly: boolean;
   /** With `significantOnly`: how many plain delim tokens were skipped (whitespace aside) before this token. */
@@ -215,20 +225,122 @@ export class CssTokenizer {
 
   /**
    * {@link skipInert} for where no string and no parenthesis matters: outside any `url(` or
-   * `image-set(` and not in an `@import` prelude (see INERT_WIDE). Strings, comments other than
-   * `/*#` and `/*@`, parentheses and functions other than url() and …image-set() are skipped too.
-   * The tokens after it are exactly those the full tokenization has there; the parentheses skipped
-   * need not balance, so a caller tracking open functions must count only those that matter.
+   * `image-set(` and not in an `@import` prelude. Strings, comments other than `/*#` and `/*@`,
+   * parentheses and functions other than url() and …image-set(), at-keywords other than `@import`
+   * are skipped too. The tokens after it are exactly those the full tokenization has there; the
+   * parentheses skipped need not balance, so a caller tracking open functions must count only those
+   * that matter.
+   *
+   * Only ", ', (, /, \ and @ can start or hide anything that matters here: the next of each is found
+   * with `indexOf` (native and vectorised, several GiB/s) and kept until passed, and only those
+   * offsets are looked at. A string is followed to the quote that ends it as the spec consumes it
+   * (escapes, escaped newlines); at a '(' after 'url' or 'set', or a backslash outside a string
+   * (which may spell one), it stops at the token boundary before the name: the last whitespace,
+   * ; { } : , ( or ) before it, or where it started. It stops at `@import`, a `/*#`/`/*@` comment
+   * and a string that does not end (a raw newline or the end of the text) too, for next() to take.
    */
   skipInertOutsideReferences(): void {
-    const from = this.#position;
-    if (from < this.#wideStop) return;
-    INERT_WIDE.lastIndex = from;
-    if (INERT_WIDE.test(this.text)) {
-      this.#position = INERT_WIDE.lastIndex;
-      return;
+    const text = this.text;
+    const length = this.#length;
+    let i = this.#position;
+    if (i < this.#wideStop) return;
+    // A token boundary at or before `i` with nothing but inert tokens from it to `i`.
+    let boundary = i;
+    for (;;) {
+      if (this.#nextQuote < i) this.#nextQuote = find(text, '"', i, length);
+      if (this.#nextApostrophe < i) this.#nextApostrophe = find(text, "'", i, length);
+      if (this.#nextParen < i) this.#nextParen = find(text, '(', i, length);
+      if (this.#nextSlash < i) this.#nextSlash = find(text, '/', i, length);
+      if (this.#nextBackslash < i) this.#nextBackslash = find(text, '\\', i, length);
+      if (this.#nextAt < i) this.#nextAt = find(text, '@', i, length);
+      const stop = Math.min(this.#nextQuote, this.#nextApostrophe, this.#nextParen, this.#nextSlash, this.#nextBackslash, this.#nextAt);
+      if (stop >= length) {
+        this.#position = length;
+        return;
+      }
+      const c = text.charCodeAt(stop);
+      if (c === LEFT_PAREN) {
+        if (endsWithReferenceName(text, stop)) return this.#stopBefore(boundary, stop);
+        i = boundary = stop + 1;
+      } else if (c === DOUBLE_QUOTE || c === QUOTE) {
+        const end = this.#stringEnd(stop, c);
+        if (end === -1) return this.#stopAt(stop, stop);
+        i = boundary = end;
+      } else if (c === 0x2f) {
+        if (text.charCodeAt(stop + 1) !== 0x2a) {
+          i = boundary = stop + 1;
+          continue;
+        }
+        const marker = text.charCodeAt(stop + 2);
+        const close = marker === 0x23 || marker === 0x40 ? -1 : text.indexOf('*/', stop + 2);
+        if (close === -1) return this.#stopAt(stop, stop);
+        i = boundary = close + 2;
+      } else if (c === BACKSLASH) {
+        return this.#stopBefore(boundary, stop);
+      } else {
+        // '@': an at-keyword, whose name may run on past here (no boundary moves).
+        if (isAsciiKeyword(text.slice(stop + 1, stop + 7), 'import')) return this.#stopAt(stop, stop);
+        i = stop + 1;
+      }
     }
-    this.#wideStop = stopOf(INERT_WIDE_STOP, this.text, from);
+  }
+
+  /** Ends a wide skip at the boundary before the name ending at `stop`, the last one after `boundary`. */
+  #stopBefore(boundary: number, stop: number): void {
+    let k = stop;
+    while (k > boundary && !isBoundary(this.text.charCodeAt(k - 1))) k--;
+    this.#stopAt(k, stop);
+  }
+
+  /** Ends a wide skip at `position`; until past `stop` the wide skip has nothing more to skip. */
+  #stopAt(position: number, stop: number): void {
+    this.#position = position;
+    this.#wideStop = stop + 1;
+  }
+
+  /**
+   * Offset just past the string opening at `open`, consumed as next() consumes it; -1 when it ends
+   * as a bad string (a raw newline) or runs to the end of the text.
+   */
+  #stringEnd(open: number, quote: number): number {
+    const text = this.text;
+    const length = this.#length;
+    let i = open + 1;
+    for (;;) {
+      let close: number;
+      if (quote === DOUBLE_QUOTE) {
+        if (this.#nextQuote < i) this.#nextQuote = find(text, '"', i, length);
+        close = this.#nextQuote;
+      } else {
+        if (this.#nextApostrophe < i) this.#nextApostrophe = find(text, "'", i, length);
+        close = this.#nextApostrophe;
+      }
+      if (close >= length) return -1;
+      if (this.#nextBackslash < i) this.#nextBackslash = find(text, '\\', i, length);
+      if (this.#nextLineFeed < i) this.#nextLineFeed = find(text, '\n', i, length);
+      if (this.#nextCarriageReturn < i) this.#nextCarriageReturn = find(text, '\r', i, length);
+      if (this.#nextFormFeed < i) this.#nextFormFeed = find(text, '\f', i, length);
+      const backslash = this.#nextBackslash;
+      const newline = Math.min(this.#nextLineFeed, this.#nextCarriageReturn, this.#nextFormFeed);
+      if (newline < close && newline < backslash) return -1;
+      if (backslash > close) return close + 1;
+      // An escape before the closing quote: past it, as #consumeString goes.
+      let j = backslash + 1;
+      if (j >= length) return -1;
+      const e = text.charCodeAt(j);
+      if (e === 0x0d && text.charCodeAt(j + 1) === 0x0a) {
+        j += 2;
+      } else if (isHexDigit(e)) {
+        const last = j + 6;
+        j++;
+        while (j < last && isHexDigit(text.charCodeAt(j))) j++;
+        if (text.charCodeAt(j) === 0x0d && text.charCodeAt(j + 1) === 0x0a) j += 2;
+        else if (isWhitespace(text.charCodeAt(j))) j++;
+      } else {
+        j++;
+      }
+      i = j;
+    }
   }
 
   /** Consumes the next token and returns its kind; 'eof' at the end (and on every call after). */
