@@ -225,7 +225,7 @@ export function isIgnored(patterns: readonly CssIgnorePattern[], url: string, ca
 // Rewriting.
 
 /** Escapes a URL for where it is written, so no character of it can end the token early. */
-function escapeUrl(url: string, quote: CssReference['quote']): string {
+export function escapeUrl(url: string, quote: CssReference['quote']): string {
   if (quote === 'comment') return url.replaceAll('*/', '*%2F');
   if (quote === 'unquoted') {
     // eslint-disable-next-line no-control-regex

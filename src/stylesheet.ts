@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { CssTokenizer } from './css-tokenizer.js';
-import { applyReplacements, findReferences, isIgnored, isStylesheet, resolveFrom, type CssReference, type CssTarget } from './css-references.js';
+import { escapeUrl, findReferences, isIgnored, isStylesheet, resolveFrom, type CssReference, type CssTarget } from './css-references.js';
 import { digestBytes, digestFile } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
 import { GenerationCache, type GenerationClock } from './generation.js';
@@ -31,9 +31,9 @@ export const REWRITTEN_CACHE_BYTES = 32 * 1024 * 1024;
 const CYCLE_PLACEHOLDER = '';
 
 // May a text contain a reference at all? Every reference needs "url" (url(, sourceMappingURL),
-// "import", "image-set", or a backslash escape spelling one of them. Skips tokenizing most files
-// with no references in one native scan.
-const MAY_REFERENCE = /url|import|image-set|\\/i;
+// "@import" (not "import" alone, which every "!important" has), "image-set", or a backslash escape
+// spelling one of them. Skips tokenizing most files with no references in one native scan.
+const MAY_REFERENCE = /url|@import|image-set|\\/i;
 
 /** The hash of a file that is not a stylesheet, through the hasher's cache; undefined when missing. May throw StaticHashError. */
 export type HashAsset = (canonical: string, generation: number) => string | undefined;
@@ -328,9 +328,8 @@ export class StylesheetHasher {
     const replacements = cycleHash === undefined ? node.replacements : node.targets.map((target, index) => (
       target !== undefined && members.has(target.path) ? this.#format(target, cycleHash) : node.replacements[index]
     ));
-    const text = applyReplacements(node.text, node.references, replacements);
     // Nothing replaced: the original bytes, so such a stylesheet hashes as with `css: false`.
-    return text === node.text ? node.source : Buffer.from(text, 'latin1');
+    return replaceBytes(node.source, node.references, replacements);
   }
 
   /** The URL to write for a reference out of the component being hashed, or undefined (with a warning) to leave it. */
@@ -389,6 +388,26 @@ export class StylesheetHasher {
     this.#warned.add(key);
     this.#options.logger.warn(message);
   }
+}
+
+/**
+ * applyReplacements() (src/css-references.ts) on the bytes: offsets in the one-character-per-byte text are byte
+ * offsets, so the unchanged stretches are copied as bytes, never turned into text and back.
+ * Returns `source` itself when nothing is replaced.
+ */
+function replaceBytes(source: Buffer, references: readonly CssReference[], replacements: ReadonlyArray<string | undefined>): Buffer {
+  const pieces: Buffer[] = [];
+  let last = 0;
+  for (let index = 0; index < references.length; index++) {
+    const replacement = replacements[index];
+    if (replacement === undefined) continue;
+    const reference = references[index]!;
+    pieces.push(source.subarray(last, reference.start), Buffer.from(escapeUrl(replacement, reference.quote), 'latin1'));
+    last = reference.end;
+  }
+  if (pieces.length === 0) return source;
+  pieces.push(source.subarray(last));
+  return Buffer.concat(pieces);
 }
 
 /**
