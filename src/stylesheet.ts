@@ -30,11 +30,6 @@ export const REWRITTEN_CACHE_BYTES = 32 * 1024 * 1024;
 // string does, since the hash is then put in its place everywhere.
 const CYCLE_PLACEHOLDER = '';
 
-// May a text contain a reference at all? Every reference needs "url" (url(, sourceMappingURL),
-// "@import" (not "import" alone, which every "!important" has), "image-set", or a backslash escape
-// spelling one of them. Skips tokenizing most files with no references in one native scan.
-const MAY_REFERENCE = /url|@import|image-set|\\/i;
-
 /** The hash of a file that is not a stylesheet, through the hasher's cache; undefined when missing. May throw StaticHashError. */
 export type HashAsset = (canonical: string, generation: number) => string | undefined;
 
@@ -200,11 +195,9 @@ export class StylesheetHasher {
         + 'its references are not rewritten and its hash covers its bytes as they are');
       return node;
     }
+    // No pre-check for text that cannot hold a reference: the scan's skip (CssTokenizer) passes such
+    // text at indexOf speed, faster than one case-insensitive regular expression over it measured.
     node.text = read.bytes.toString('latin1');
-    if (!MAY_REFERENCE.test(node.text)) {
-      this.#references.delete(canonical);
-      return node;
-    }
     node.references = findReferences(new CssTokenizer(node.text, true, true));
     const { cssIgnore } = this.#options;
     const slash = canonical.lastIndexOf('/');
