@@ -678,3 +678,167 @@ export class CssTokenizer {
     return Math.min(i + 1, length);
   }
 }
+
+/**
+ * {@link CssTokenizer.skipInertOutsideReferences} on a file's bytes, for the hasher: the same walk
+ * (the same characters looked at, the same strings followed, the same stops), with `Buffer#indexOf`
+ * (memchr) for the next of each byte, so the text a reference rule never looks at (most of a real
+ * stylesheet) is never decoded into a string at all. Where it stops, the caller tokenizes a window
+ * of the bytes from there (see findReferencesInBytes in src/css-references.ts).
+ */
+export class CssByteSkip {
+  readonly #bytes: Buffer;
+  readonly #length: number;
+  // Until past this offset there is nothing more to skip (as CssTokenizer's #wideStop).
+  #wideStop = 0;
+  #nextQuote = -1;
+  #nextApostrophe = -1;
+  #nextParen = -1;
+  #nextSlash = -1;
+  #nextBackslash = -1;
+  #nextAt = -1;
+  #nextLineFeed = -1;
+  #nextCarriageReturn = -1;
+  #nextFormFeed = -1;
+
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+    this.#length = bytes.length;
+  }
+
+  /** Where the last stop's character ends: {@link skip} skips nothing from before it. */
+  get resumeAt(): number {
+    return this.#wideStop;
+  }
+
+  #find(byte: number, from: number): number {
+    const found = this.#bytes.indexOf(byte, from);
+    return found === -1 ? this.#length : found;
+  }
+
+  /**
+   * From `from`, a token boundary outside any url() or image-set() and any @import prelude: the
+   * offset of the first token there that may matter (a token boundary), or the length when none
+   * does. Returns `from` itself when the tokens from there must be looked at one by one.
+   */
+  skip(from: number): number {
+    const bytes = this.#bytes;
+    const length = this.#length;
+    let i = from;
+    if (i < this.#wideStop) return i;
+    let boundary = i;
+    for (;;) {
+      if (this.#nextQuote < i) this.#nextQuote = this.#find(DOUBLE_QUOTE, i);
+      if (this.#nextApostrophe < i) this.#nextApostrophe = this.#find(QUOTE, i);
+      if (this.#nextParen < i) this.#nextParen = this.#find(LEFT_PAREN, i);
+      if (this.#nextSlash < i) this.#nextSlash = this.#find(0x2f, i);
+      if (this.#nextBackslash < i) this.#nextBackslash = this.#find(BACKSLASH, i);
+      if (this.#nextAt < i) this.#nextAt = this.#find(0x40, i);
+      const stop = Math.min(this.#nextQuote, this.#nextApostrophe, this.#nextParen, this.#nextSlash, this.#nextBackslash, this.#nextAt);
+      if (stop >= length) return length;
+      const c = bytes[stop]!;
+      if (c === LEFT_PAREN) {
+        if (endsWithReferenceNameAt(bytes, stop)) return this.#stopBefore(boundary, stop);
+        i = boundary = stop + 1;
+      } else if (c === DOUBLE_QUOTE || c === QUOTE) {
+        const end = this.#stringEnd(stop, c);
+        if (end === -1) return this.#stopAt(stop, stop);
+        i = boundary = end;
+      } else if (c === 0x2f) {
+        if (bytes[stop + 1] !== 0x2a) {
+          i = boundary = stop + 1;
+          continue;
+        }
+        const marker = bytes[stop + 2];
+        const close = marker === 0x23 || marker === 0x40 ? -1 : bytes.indexOf('*/', stop + 2, 'latin1');
+        if (close === -1) return this.#stopAt(stop, stop);
+        i = boundary = close + 2;
+      } else if (c === BACKSLASH) {
+        return this.#stopBefore(boundary, stop);
+      } else {
+        if (isImportAt(bytes, stop + 1)) return this.#stopAt(stop, stop);
+        i = stop + 1;
+      }
+    }
+  }
+
+  #stopBefore(boundary: number, stop: number): number {
+    let k = stop;
+    while (k > boundary && !isBoundary(this.#bytes[k - 1]!)) k--;
+    return this.#stopAt(k, stop);
+  }
+
+  #stopAt(position: number, stop: number): number {
+    this.#wideStop = stop + 1;
+    return position;
+  }
+
+  /** As CssTokenizer's #stringEnd. */
+  #stringEnd(open: number, quote: number): number {
+    const bytes = this.#bytes;
+    const length = this.#length;
+    let i = open + 1;
+    const near = Math.min(open + 33, length);
+    while (i < near) {
+      const c = bytes[i]!;
+      if (c === quote) return i + 1;
+      if (isNewline(c)) return -1;
+      if (c === BACKSLASH) {
+        i = this.#escapeEnd(i);
+        if (i === -1) return -1;
+      } else {
+        i++;
+      }
+    }
+    for (;;) {
+      let close: number;
+      if (quote === DOUBLE_QUOTE) {
+        if (this.#nextQuote < i) this.#nextQuote = this.#find(DOUBLE_QUOTE, i);
+        close = this.#nextQuote;
+      } else {
+        if (this.#nextApostrophe < i) this.#nextApostrophe = this.#find(QUOTE, i);
+        close = this.#nextApostrophe;
+      }
+      if (close >= length) return -1;
+      if (this.#nextBackslash < i) this.#nextBackslash = this.#find(BACKSLASH, i);
+      if (this.#nextLineFeed < i) this.#nextLineFeed = this.#find(0x0a, i);
+      if (this.#nextCarriageReturn < i) this.#nextCarriageReturn = this.#find(0x0d, i);
+      if (this.#nextFormFeed < i) this.#nextFormFeed = this.#find(0x0c, i);
+      const backslash = this.#nextBackslash;
+      const newline = Math.min(this.#nextLineFeed, this.#nextCarriageReturn, this.#nextFormFeed);
+      if (newline < close && newline < backslash) return -1;
+      if (backslash > close) return close + 1;
+      i = this.#escapeEnd(backslash);
+      if (i === -1) return -1;
+    }
+  }
+
+  /** As CssTokenizer's #escapeEnd. */
+  #escapeEnd(backslash: number): number {
+    const bytes = this.#bytes;
+    let j = backslash + 1;
+    if (j >= this.#length) return -1;
+    const e = bytes[j]!;
+    if (e === 0x0d && bytes[j + 1] === 0x0a) return j + 2;
+    if (!isHexDigit(e)) return j + 1;
+    const last = j + 6;
+    j++;
+    while (j < last && isHexDigit(bytes[j]!)) j++;
+    if (bytes[j] === 0x0d && bytes[j + 1] === 0x0a) return j + 2;
+    return isWhitespace(bytes[j]!) ? j + 1 : j;
+  }
+}
+
+// endsWithReferenceName and the '@import' test on bytes (past either end an index reads undefined:
+// `undefined | 0x20` is 0x20, which matches no letter).
+function endsWithReferenceNameAt(bytes: Buffer, end: number): boolean {
+  const a = (bytes[end - 3]! | 0x20);
+  const b = (bytes[end - 2]! | 0x20);
+  const c = (bytes[end - 1]! | 0x20);
+  return (a === 0x75 && b === 0x72 && c === 0x6c) || (a === 0x73 && b === 0x65 && c === 0x74);
+}
+
+function isImportAt(bytes: Buffer, at: number): boolean {
+  return (bytes[at]! | 0x20) === 0x69 && (bytes[at + 1]! | 0x20) === 0x6d && (bytes[at + 2]! | 0x20) === 0x70
+    && (bytes[at + 3]! | 0x20) === 0x6f && (bytes[at + 4]! | 0x20) === 0x72 && (bytes[at + 5]! | 0x20) === 0x74;
+}

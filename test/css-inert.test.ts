@@ -4,7 +4,7 @@
 // checks the same against @csstools/css-tokenizer on real and random CSS.
 import fc from 'fast-check';
 import { scanStylesheet } from '../dist/cjs/src/index.js';
-import { findReferences, type CssReference } from '../dist/cjs/src/css-references.js';
+import { findReferences, findReferencesInBytes, type CssReference } from '../dist/cjs/src/css-references.js';
 import { CssTokenizer, asciiLower } from '../dist/cjs/src/css-tokenizer.js';
 
 const urls = (text: string) => scanStylesheet(text).map(({ url, kind, start, end }) => ({ url, kind, text: text.slice(start, end) }));
@@ -83,6 +83,7 @@ describe('the wide skip', () => {
     expect(findReferences(new CssTokenizer(text, false, true))).toEqual(plainReferences(text, false));
     const bytes = Buffer.from(text, 'utf8').toString('latin1');
     expect(findReferences(new CssTokenizer(bytes, true, true))).toEqual(plainReferences(bytes, true));
+    expect(findReferencesInBytes(Buffer.from(text, 'utf8'))).toEqual(plainReferences(bytes, true));
   });
 
   it('finds what the plain path finds, at the same offsets, on generated CSS (text and bytes)', () => {
@@ -100,9 +101,29 @@ describe('the wide skip', () => {
       expect(findReferences(new CssTokenizer(text, false, true))).toEqual(expected);
       const bytes = Buffer.from(text.toWellFormed(), 'utf8').toString('latin1');
       expect(findReferences(new CssTokenizer(bytes, true, true))).toEqual(plainReferences(bytes, true));
+      expect(findReferencesInBytes(Buffer.from(bytes, 'latin1'))).toEqual(plainReferences(bytes, true));
     }), { numRuns: 3000 });
     // Not vacuous: a good share of the generated inputs hold a reference (about one in six).
     expect(withReferences).toBeGreaterThan(300);
+  });
+
+  it('finds the same in the bytes when tokens cross the windows it decodes (long strings, urls, comments, whitespace)', () => {
+    // findReferencesInBytes decodes 512 bytes where CssByteSkip stops, and twice as many when a
+    // token comes near the end: pieces longer than that put tokens across every window edge.
+    const filler = (unit: string) => fc.integer({ min: 1, max: 700 }).map((count) => unit.repeat(count));
+    const piece = fc.oneof(
+      { arbitrary: fc.constantFrom('url(', 'url("', "url('", 'image-set("', '@import "', '@import ', ')', '"', "'", '\\', '\\41', '\n', ' ',
+        '/*', '*/', '/*# sourceMappingURL=', 'a.png', ';', '{', '}', '10', '-', 'é', '\r\n'), weight: 4 },
+      { arbitrary: fc.oneof(filler(' '), filler('a'), filler('\\41 '), filler('é'), filler('x(')), weight: 1 },
+    );
+    let crossed = 0;
+    fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+      const bytes = Buffer.from(pieces.join(''), 'utf8');
+      if (bytes.length > 512) crossed++;
+      const text = bytes.toString('latin1');
+      expect(findReferencesInBytes(bytes)).toEqual(plainReferences(text, true));
+    }), { numRuns: 1000 });
+    expect(crossed).toBeGreaterThan(300);
   });
 
   it('stays linear on stretches it cannot skip (each finds what the plain path finds)', () => {
@@ -112,7 +133,10 @@ describe('the wide skip', () => {
       `a{b:${'a.'.repeat(20_000)}url(x.png)}`, `a{b:"${'\\41 '.repeat(20_000)}`, 'x\\'.repeat(20_000), '@x'.repeat(20_000),
       `${'('.repeat(20_000)}url(x.png)`, 'xset('.repeat(20_000), `${'image-set('.repeat(5_000)}${'"a.png"'.repeat(5_000)}`,
     ];
-    for (const text of inputs) expect(findReferences(new CssTokenizer(text, false, true))).toEqual(plainReferences(text, false));
+    for (const text of inputs) {
+      expect(findReferences(new CssTokenizer(text, false, true))).toEqual(plainReferences(text, false));
+      expect(findReferencesInBytes(Buffer.from(text, 'latin1'))).toEqual(plainReferences(text, true));
+    }
   });
 });
 
