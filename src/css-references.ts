@@ -62,20 +62,27 @@ export function findReferencesInBytes(bytes: Buffer): CssReference[] {
   const length = bytes.length;
   let position = 0;
   let size = FIRST_WINDOW;
+  // The window decoded last, reused while the skip stops inside it (stylesheets dense with references).
+  let window: CssTokenizer | undefined;
+  let windowStart = 0;
   while (position < length) {
     position = skip.skip(position);
     if (position >= length) break;
     const kept = found.length;
     for (;;) {
-      const end = Math.min(length, position + size);
-      const last = end === length;
-      const tokenizer = new CssTokenizer(bytes.toString('latin1', position, end), true, true);
-      const stopped = scanTokens(tokenizer, found, position, skip.resumeAt - position, !last);
+      if (window === undefined || position < windowStart + window.end || position + WINDOW_MARGIN >= windowStart + window.text.length) {
+        windowStart = position;
+        window = new CssTokenizer(bytes.toString('latin1', position, Math.min(length, position + size)), true, true);
+      } else {
+        window.seek(position - windowStart);
+      }
+      const stopped = scanTokens(window, found, windowStart, skip.resumeAt - windowStart, windowStart + window.text.length < length);
       if (stopped !== -1) {
-        position += stopped;
+        position = windowStart + stopped;
         break;
       }
       found.length = kept;
+      window = undefined;
       size *= 2;
     }
   }

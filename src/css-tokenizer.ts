@@ -192,6 +192,12 @@ export class CssTokenizer {
     return this.#position;
   }
 
+  /** Moves on to `position`, a token boundary at or after {@link end} (never back: the skips' bookkeeping only looks ahead). */
+  seek(position: number): void {
+    if (position < this.#position) throw new RangeError(`CssTokenizer.seek(${position}) before ${this.#position}`);
+    this.#position = position;
+  }
+
   /**
    * A value in text form: UTF-8 decoded in binary mode; NUL and lone surrogates become U+FFFD, as
    * the spec's input preprocessing makes them.
