@@ -18,6 +18,7 @@ const requireBuiltin = createRequire(`${process.cwd()}/`);
 let crypto: typeof import('node:crypto') | undefined;
 let zlib: typeof import('node:zlib') | undefined;
 let os: typeof import('node:os') | undefined;
+let workerThreads: typeof import('node:worker_threads') | undefined;
 
 /** node:crypto, loaded on first use (integrity values, temporary names): a few ms of start-up otherwise. */
 export function nodeCrypto(): typeof import('node:crypto') {
@@ -27,6 +28,11 @@ export function nodeCrypto(): typeof import('node:crypto') {
 /** node:os, loaded on first use (the default thread count). */
 export function nodeOs(): typeof import('node:os') {
   return os ??= requireBuiltin('node:os') as typeof import('node:os');
+}
+
+/** node:worker_threads, loaded on first use (the hashing pool): synchronously, so a walk can start workers mid-listing. */
+export function nodeWorkerThreads(): typeof import('node:worker_threads') {
+  return workerThreads ??= requireBuiltin('node:worker_threads') as typeof import('node:worker_threads');
 }
 
 /** node:zlib, loaded on first use. */

@@ -9,14 +9,14 @@ import { digestBytes, digestFile, loadDigester } from './digest.js';
 import { StaticHashError, describePath, describeValue, invalidOption } from './errors.js';
 import { GenerationCache, GenerationClock, MemoryGenerationStore, type GenerationState, type GenerationStore } from './generation.js';
 import { checkManifestOptions, readManifest, type LoadedManifest } from './manifest.js';
-import { normalizeOptions, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
+import { normalizeOptions, POOL_MIN_FILES, rejectUnknownKeys, type NormalizedOptions, type StaticHasherOptions } from './options.js';
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import { digestInPool, poolAvailable, POOL_MIN_FILES, threadCount, type PoolJob, type PoolOutcome } from './pool.js';
-import { listReferences, resolvesToListedFile, type ListedFile } from './walk.js';
+import type { HashPool, PoolJob, PoolOutcome } from './pool.js';
+import { listRoots, resolvesToListedFile, type ListedFile } from './walk.js';
 import {
-  buildImportMap, lexModule, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
+  buildImportMap, lexModuleBytes, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
   type ModuleGraph, type ModuleHost, type ModuleResolver,
 } from './modules.js';
 import type { RootWatcher } from './watcher.js';
@@ -27,6 +27,8 @@ import type { RootWatcher } from './watcher.js';
 // the stylesheet hasher and its dependency graph with `css`.
 let stylesheetCode: typeof import('./stylesheet.js') | undefined;
 let watcherCode: typeof import('./watcher.js') | undefined;
+// The hashing pool (src/pool.ts, node:worker_threads): loaded by the first walk that may use it.
+let poolCode: typeof import('./pool.js') | undefined;
 
 /** Loads the modules the options need beyond the core (see above). Idempotent. */
 async function loadCodeFor(options: NormalizedOptions): Promise<void> {
@@ -647,41 +649,62 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     let previous: string | undefined;
     // The walk follows no symlinked directory (they could loop) and skips names no reference can
     // express ('?', '#', '\\'); a symlinked file is hashed if its target stays inside the root.
-    const listed = listReferences(roots);
-    // Plain files are read and digested ahead, on the pool's threads when there are enough of them;
-    // stylesheets and everything else go through the lookups below, on this thread, in order.
-    const ahead = await this.#digestAhead(listed.files, generation, integrity);
+    // Plain files are read and digested ahead, on the pool's threads when there are at least
+    // POOL_MIN_FILES (src/pool.ts, loaded by the first walk that lists that many). Once its code is
+    // loaded, the workers start as soon as the listing has found that many files, and boot while it
+    // goes on. The listing runs before the walk's first await either way. Stylesheets and everything
+    // else go through the lookups below, on this thread, in order.
+    const mayPool = this.options.threads !== 1 && this.options.version === undefined && this.#manifest === undefined;
+    const startPool = (code: typeof import('./pool.js')) => code.HashPool.start(code.threadCount(this.options.threads));
+    const started: { pool?: HashPool } = {};
+    let ahead: Array<PoolOutcome | undefined> | undefined;
+    let listed: ReturnType<typeof listRoots>;
+    try {
+      listed = listRoots(roots, mayPool && poolCode !== undefined ? POOL_MIN_FILES : Infinity, () => {
+        started.pool = startPool(poolCode!);
+      });
+      if (mayPool && poolCode === undefined && listed.files.length >= POOL_MIN_FILES) {
+        poolCode = await import('./pool.js');
+        started.pool = startPool(poolCode);
+      }
+      ahead = await this.#digestAhead(listed.files, generation, integrity, started.pool);
+    } finally {
+      started.pool?.stop();
+    }
     for (const [index, entry] of listed.files.entries()) {
       // Sorted by reference: a reference under several roots resolves to one file (the first root's), hashed once.
       if (entry.reference !== previous) {
         previous = entry.reference;
-        // A regular file reached through real directories, under the first root the resolver tries,
-        // already has its real path: the realpath call (a syscall per path component, most of warm()'s
-        // overhead over bare reading) is skipped for it.
-        const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
         try {
-          // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
-          const parsed = parseReference(entry.reference);
           // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
           // use, so warming costs little more than reading the files.
           const outcome = ahead?.[index];
           if (outcome !== undefined) {
+            // Digested by the pool: parsed and resolved on its way there (#digestAhead).
             const found = this.#fromPool(outcome);
             if (found.hash !== MISSING) {
               files++;
               onFile?.(entry.reference, found.hash, found.integrity);
             }
-          } else if (integrity) {
-            const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
-            if (found.hash !== MISSING) {
-              files++;
-              onFile?.(entry.reference, found.hash, found.integrity);
-            }
           } else {
-            const hash = this.#cachedHash(parsed, entry.reference, generation, known);
-            if (hash !== MISSING) {
-              files++;
-              onFile?.(entry.reference, hash, undefined);
+            // A regular file reached through real directories, under the first root the resolver tries,
+            // already has its real path: the realpath call (a syscall per path component, most of warm()'s
+            // overhead over bare reading) is skipped for it.
+            const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
+            // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
+            const parsed = parseReference(entry.reference);
+            if (integrity) {
+              const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
+              if (found.hash !== MISSING) {
+                files++;
+                onFile?.(entry.reference, found.hash, found.integrity);
+              }
+            } else {
+              const hash = this.#cachedHash(parsed, entry.reference, generation, known);
+              if (hash !== MISSING) {
+                files++;
+                onFile?.(entry.reference, hash, undefined);
+              }
             }
           }
         } catch (error) {
@@ -702,16 +725,16 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   }
 
   /**
-   * Digests the plain files of a walk ahead of it, on `threads` threads (src/pool.ts), when there
-   * are at least POOL_MIN_FILES of them; undefined otherwise (the walk then reads each file itself).
+   * Digests the plain files of a walk ahead of it with the pool the walk started (src/pool.ts), which
+   * it does once it has listed POOL_MIN_FILES files; undefined without a pool (the walk then reads
+   * each file itself).
    * Plain: a regular file whose real path the walk knows, not a stylesheet with `css` on, no
    * `version` or manifest, not cached yet. Each result is stored under `generation` only if that is
    * still the current generation (GenerationCache.set refuses otherwise), before the walk goes on,
    * so the stylesheets hashed after find their images' hashes cached.
    */
-  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean): Promise<Array<PoolOutcome | undefined> | undefined> {
-    const threads = threadCount(this.options.threads);
-    if (threads <= 1 || !poolAvailable() || this.options.version !== undefined || this.#manifest !== undefined || entries.length < POOL_MIN_FILES) return undefined;
+  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean, pool: HashPool | undefined): Promise<Array<PoolOutcome | undefined> | undefined> {
+    if (pool === undefined) return undefined;
     const { roots } = this.options;
     const jobs: PoolJob[] = [];
     const slots: number[] = [];
@@ -733,27 +756,30 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       slots.push(index);
       paths.push(path);
     }
-    if (jobs.length < POOL_MIN_FILES) return undefined;
-    const outcomes = await digestInPool(jobs, threads, integrity);
+    // Its workers are booting already: the pool is used for whatever is left to digest.
+    if (jobs.length === 0) return undefined;
+    const outcomes = await pool.run(jobs, integrity);
     const ahead = new Array<PoolOutcome | undefined>(entries.length);
     for (const [job, outcome] of outcomes.entries()) {
       ahead[slots[job]!] = outcome;
-      if ('error' in outcome) continue;
+      const found = poolCode!.outcomeDigest(outcome);
+      if ('error' in found) continue;
       this.#misses++;
-      const hash = outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength);
+      const hash = found.digest === undefined ? MISSING : found.digest.slice(0, this.options.hashLength);
       this.#hashes.set(paths[job]!, hash, generation);
-      if (integrity) this.#integrities.set(paths[job]!, outcome.integrity ?? MISSING, generation);
+      if (integrity) this.#integrities.set(paths[job]!, found.integrity ?? MISSING, generation);
     }
     return ahead;
   }
 
   /** A pool outcome as #hashWithIntegrity returns it; a StaticHashError the worker met is thrown here. */
   #fromPool(outcome: PoolOutcome): { hash: string; integrity: string | undefined } {
-    if ('error' in outcome) {
-      const { code, message, file } = outcome.error;
+    const found = poolCode!.outcomeDigest(outcome);
+    if ('error' in found) {
+      const { code, message, file } = found.error;
       throw new StaticHashError(code, message, { file });
     }
-    return { hash: outcome.digest === undefined ? MISSING : outcome.digest.slice(0, this.options.hashLength), integrity: outcome.integrity };
+    return { hash: found.digest === undefined ? MISSING : found.digest.slice(0, this.options.hashLength), integrity: found.integrity };
   }
 
   /**
@@ -952,7 +978,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     // Hashed like digestFile() hashes (the same xxHash64 of the same bytes), in one call.
     const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
     if (this.#hashes.set(parsed.path, hash, generation) && bytes !== undefined) {
-      this.#lexed.set(parsed.path, lexModule(bytes.toString('utf8')), generation);
+      this.#lexed.set(parsed.path, lexModuleBytes(bytes), generation);
     }
     return hash;
   }
@@ -965,8 +991,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     if (cached !== undefined) return cached;
     const bytes = this.#coveredBytes(parseReference(canonical), canonical);
     if (bytes === undefined) return undefined;
-    // Module scripts are always UTF-8 (HTML: "fetch a single module script" decodes them so).
-    const lexed = lexModule(bytes.toString('utf8'));
+    const lexed = lexModuleBytes(bytes);
     this.#lexed.set(canonical, lexed, generation);
     return lexed;
   }

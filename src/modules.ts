@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { init as initLexer, parse } from 'es-module-lexer';
 import { StaticHashError, describeValue, type StaticHashErrorCode } from './errors.js';
 import { walkComponents } from './graph.js';
@@ -78,6 +79,18 @@ export function lexModule(source: string): LexedModule {
   return { imports: found, computed };
 }
 
+/**
+ * {@link lexModule} over a file's bytes, decoded as a browser decodes a module script (UTF-8, which
+ * HTML's "fetch a single module script" always uses). Bytes that are not UTF-8 text are not lexed:
+ * they are a binary file under a `.js` name, not a module, and decoding them (with U+FFFD for every
+ * bad sequence) costs about 80 times as much as decoding text (465 µs against 6 µs for 40 KB here).
+ * They give `error`, like a source the lexer refuses.
+ */
+export function lexModuleBytes(bytes: Buffer): LexedModule {
+  if (!isUtf8(bytes)) return { imports: [], computed: 0, error: 'not UTF-8 text (module scripts are decoded as UTF-8)' };
+  return lexModule(bytes.toString('utf8'));
+}
+
 // The files whose imports a manifest records: JavaScript by name, as servers type them.
 const MODULE_FILE = /\.m?js$/i;
 
@@ -88,7 +101,7 @@ const MODULE_FILE = /\.m?js$/i;
  */
 export function manifestModuleRecord(reference: string, bytes: Buffer): LexedModule | undefined {
   if (!MODULE_FILE.test(reference)) return undefined;
-  const lexed = lexModule(bytes.toString('utf8'));
+  const lexed = lexModuleBytes(bytes);
   return lexed.imports.length > 0 || lexed.computed > 0 || lexed.error !== undefined ? lexed : undefined;
 }
 

@@ -4,6 +4,16 @@ import { StaticHashError, describeValue, invalidOption } from './errors.js';
 import type { GenerationStore } from './generation.js';
 import { parseReference } from './resolve.js';
 
+/**
+ * Below this many listed files, a walk (`warm()`, `buildManifest()`) stays on its own thread and
+ * does not even load the pool's code (src/pool.ts). Measured on the development
+ * machine: a worker is ready with xxhash-wasm after about 35 ms (W), during which it takes CPU from
+ * the calling thread, and one thread digests the benchmark tree's files (42 KiB on average) at about
+ * 20 µs each. n threads pay off when the digest work D exceeds W·n/(n-1): about 3,500 such files
+ * for 2 threads, 2,000 for 8 (docs/performance.md, "Worker threads").
+ */
+export const POOL_MIN_FILES = 4096;
+
 /** Where warnings go. `console` fits; so does a pino or winston logger. */
 export interface Logger {
   warn(message: string): void;

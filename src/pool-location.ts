@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 
-/** The absolute path of the built src/pool-worker.js next to this file. */
+/** The absolute path of the built src/pool-worker.js to start: the one next to this file (the CommonJS build). */
 export function poolWorkerFile(): string {
   return path.join(__dirname, 'pool-worker.js');
 }

@@ -20,7 +20,19 @@ export interface ListedFile {
  * Sorted by reference; a reference found under several roots is listed once per root.
  */
 export function listReferences(roots: readonly NormalizedRoot[]): { references: string[]; files: ListedFile[]; skipped: string[] } {
-  const references = new Set<string>();
+  const { files, skipped } = listRoots(roots);
+  // The files are sorted by reference: one reference per run of equal ones.
+  const references: string[] = [];
+  for (const file of files) if (references[references.length - 1] !== file.reference) references.push(file.reference);
+  return { references, files, skipped };
+}
+
+/**
+ * {@link listReferences} without its list of references (a walk needs only the files), calling
+ * `reached()` once, synchronously, as soon as `count` files are listed (a walk starts its hashing
+ * pool then, so that the workers boot while the listing goes on).
+ */
+export function listRoots(roots: readonly NormalizedRoot[], count = Infinity, reached?: () => void): { files: ListedFile[]; skipped: string[] } {
   const files: ListedFile[] = [];
   const skipped: string[] = [];
   for (const root of roots) {
@@ -54,14 +66,13 @@ export function listReferences(roots: readonly NormalizedRoot[]): { references: 
         if (/[?#\\]/.test(reference)) {
           skipped.push(full);
         } else {
-          references.add(reference);
-          files.push({ reference, root, file: full, regular });
+          if (files.push({ reference, root, file: full, regular }) === count) reached?.();
         }
       }
     }
   }
   files.sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
-  return { references: [...references].sort(), files, skipped };
+  return { files, skipped };
 }
 
 /**

@@ -263,6 +263,27 @@ describe('the modules option', () => {
   });
 });
 
+describe('a file named .js that is not UTF-8 text', () => {
+  // A binary file under a .js name (random bytes, a Latin-1 byte sequence that is not UTF-8), beside
+  // a real module whose import specifier is non-ASCII UTF-8.
+  const binary = Buffer.from([0x69, 0x6d, 0x70, 0x6f, 0x72, 0x74, 0x20, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0x80, 0x81]);
+  const files = { 'js/binary.js': binary, 'js/caf\u00e9.js': 'export const x = 1;\n', 'js/text.js': "import './caf\u00e9.js';\nimport './binary.js';\n" };
+
+  it('is not lexed: it does not parse, live and in a manifest alike; UTF-8 text with non-ASCII is lexed', async () => {
+    const { hasher, logger } = await setup({}, files as never);
+    const graph = hasher.moduleGraph('js/text.js');
+    expect(graph.modules.map((module) => module.path).sort()).toEqual(['js/binary.js', 'js/caf\u00e9.js', 'js/text.js']);
+    expect(graph.unresolved).toEqual([expect.objectContaining({ module: 'js/binary.js', reason: 'syntax', code: 'ERR_STATIC_MODULE' })]);
+    expect(logger.warnings).toEqual([expect.stringMatching(/"js\/binary\.js" does not parse/)]);
+    const fixture = makeFixture(files);
+    fixtures.push(fixture);
+    const { manifest } = await buildManifest({ root: fixture.dir, logger: recordingLogger() });
+    expect(manifest.modules!['js/binary.js']).toEqual({ imports: [], computed: 0, error: 'not UTF-8 text (module scripts are decoded as UTF-8)' });
+    expect(manifest.modules!['js/text.js']).toEqual(lexModule(files['js/text.js']));
+    expect(manifest.modules!['js/text.js']!.imports.map((entry) => entry.specifier)).toEqual(['./caf\u00e9.js', './binary.js']);
+  });
+});
+
 describe('module graphs from a manifest', () => {
   it('records each module\'s imports, and importMap() then reads no module file', async () => {
     const fixture = makeFixture(GRAPH);

@@ -16,9 +16,9 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 
 let assets: Fixture;
 let expectedUrl: string;
 
-/** Runs node with a script in `cwd` and parses the JSON it prints last. */
+/** Runs node with a script in `cwd` (killed after 2 minutes: a hang fails the test) and parses the JSON it prints last. */
 function runNode(cwd: string, args: string[], script: string): Record<string, unknown> {
-  const output = execFileSync(process.execPath, [...args, '-e', script], { cwd, encoding: 'utf8', env: cleanEnv() });
+  const output = execFileSync(process.execPath, [...args, '-e', script], { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 120_000 });
   return JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
@@ -233,7 +233,12 @@ const worker = new Worker(path.join(installed, 'dist/${format}/src/pool-worker.j
 const file = ${JSON.stringify(path.join(tree.dir, 'f/0/file-0.txt'))};
 const digest = await new Promise((resolve, reject) => {
   worker.on('error', reject);
-  worker.on('message', (message) => message === 'ready' ? worker.postMessage({ jobs: [{ file, reference: 'f/0/file-0.txt' }], integrity: false }) : resolve(message[0].digest));
+  worker.on('message', (message) => {
+    if (message !== 'ready') return resolve(message[0]);
+    // The pool's protocol (src/pool.ts, PoolMessage): the run's files once, then a range of them.
+    worker.postMessage({ files: [file], references: ['f/0/file-0.txt'], integrity: false });
+    worker.postMessage([0, 1]);
+  });
 });
 await worker.terminate();
 const staticHash = ${format === 'esm' ? "await import('static-hash')" : "require('static-hash')"};

@@ -118,6 +118,20 @@ describe('the worker pool', () => {
     await hasher.close();
   });
 
+  it('stops the workers it started while listing when nothing is left for them (a second warm)', async () => {
+    const hasher = await createStaticHasher({ root: tree.dir, threads: 3, css: false, logger: silent });
+    await hasher.warm();
+    const misses = hasher.stats().misses;
+    // Everything is cached: the walk starts the pool once it has listed POOL_MIN_FILES files, finds
+    // no job for it, and stops it.
+    expect((await hasher.warm()).files).toBeGreaterThan(POOL_MIN_FILES);
+    expect(hasher.stats().misses).toBe(misses);
+    // stop() does not wait for the threads; they are gone soon after (bounded).
+    for (let waited = 0; liveWorkers() > 0 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(liveWorkers()).toBe(0);
+    await hasher.close();
+  });
+
   it('lets the process exit after a pooled warm() without close(), from ESM and CommonJS', () => {
     for (const [flag, entry] of [['--input-type=module', 'dist/esm/src/index.js'], ['--input-type=commonjs', 'dist/cjs/src/index.js']] as const) {
       const load = flag === '--input-type=module'

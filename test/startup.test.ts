@@ -3,6 +3,7 @@
 // require.cache lists every module file loaded and process.moduleLoadList every built-in.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { POOL_MIN_FILES } from '../dist/cjs/src/options.js';
 import { makeFixture, type Fixture } from './helpers/fixture';
 
 const repo = path.resolve(__dirname, '..');
@@ -38,15 +39,15 @@ staticHash.createStaticHasher(${JSON.stringify({ root: assets.dir, ...options })
 const has = (loaded: Loaded, pattern: RegExp): boolean => loaded.files.some((file) => pattern.test(file));
 
 describe('start-up', () => {
-  it('css: false loads neither chokidar, the stylesheet hasher, the build, mime-db, zlib, crypto nor child_process', () => {
+  it('css: false loads neither chokidar, the stylesheet hasher, the build, the pool, mime-db, zlib, crypto, worker_threads nor child_process', () => {
     // (src/graph.ts loads with the module graph code, src/modules.ts, which every hasher has.)
     const loaded = loadedWith({ css: false });
     expect(loaded.url).toMatch(/^\/static\/css\/site\.css\?v=[0-9a-f]{12}$/);
     expect(has(loaded, /\/src\/hasher\.js$/)).toBe(true);
-    for (const pattern of [/node_modules\/chokidar\//, /node_modules\/(mime-db|mime-types|compressible)\//, /\/src\/(stylesheet|watcher|build|manifest-build|version)\.js$/]) {
+    for (const pattern of [/node_modules\/chokidar\//, /node_modules\/(mime-db|mime-types|compressible)\//, /\/src\/(stylesheet|watcher|build|manifest-build|version|pool|pool-location)\.js$/]) {
       expect([pattern, has(loaded, pattern)]).toEqual([pattern, false]);
     }
-    for (const builtin of ['zlib', 'crypto', 'child_process']) expect(loaded.builtins).not.toContain(builtin);
+    for (const builtin of ['zlib', 'crypto', 'child_process', 'worker_threads']) expect(loaded.builtins).not.toContain(builtin);
   });
 
   it('css: true loads the stylesheet hasher, and still no watcher', () => {
@@ -62,6 +63,25 @@ describe('start-up', () => {
     expect(has(loaded, /\/src\/watcher\.js$/)).toBe(true);
     expect(loaded.builtins).toContain('crypto');
     expect(loaded.url).toBe(plain.url);
+  });
+
+  it('the pool loads with the first warm() that lists POOL_MIN_FILES files, not for a small tree nor with threads: 1', () => {
+    const small = loadedWith({ css: false }, 'await hasher.warm();');
+    expect(has(small, /\/src\/pool\.js$/)).toBe(false);
+    const files: Record<string, string> = { 'css/site.css': 'a {}' };
+    for (let index = 0; index < POOL_MIN_FILES + 10; index++) files[`f/${index}.txt`] = `${index}`;
+    const big = makeFixture(files);
+    try {
+      const one = loadedWith({ root: big.dir, css: false, threads: 1 }, 'await hasher.warm();');
+      expect(has(one, /\/src\/pool\.js$/)).toBe(false);
+      const pooled = loadedWith({ root: big.dir, css: false, threads: 2 }, 'await hasher.warm();');
+      expect(has(pooled, /\/src\/pool\.js$/)).toBe(true);
+      expect(pooled.builtins).toContain('worker_threads');
+    } finally {
+      big.cleanup();
+    }
+    // A tree this small starts no worker: node:worker_threads is not loaded.
+    expect(small.builtins).not.toContain('worker_threads');
   });
 
   it('the build code loads on the first buildStatic() call', () => {
