@@ -4,7 +4,7 @@
  * roots, and how a replacement URL is escaped for where it is written. Tokens come from
  * src/css-tokenizer.ts; hashing whole stylesheets is src/stylesheet.ts.
  */
-import { CssTokenizer, isAsciiKeyword } from './css-tokenizer.js';
+import { CssByteSkip, CssTokenizer, isAsciiKeyword } from './css-tokenizer.js';
 import { StaticHashError, describeValue } from './errors.js';
 import type { CssIgnorePattern } from './options.js';
 import { splitReference } from './resolve.js';
@@ -38,16 +38,83 @@ const SOURCE_MAP_COMMENT = /^([#@][ \t]*sourceMappingURL=)(\S+)\s*$/;
  * or `image-set(…)`, or as the first token after `@import`; an unquoted url token always is.
  */
 export function findReferences(tokenizer: CssTokenizer): CssReference[] {
-  const text = tokenizer.text;
   const found: CssReference[] = [];
+  scanTokens(tokenizer, found, 0, Infinity, false);
+  return found;
+}
+
+// Bytes a window must hold past a token for the token to be the one the whole text has there: the
+// most the tokenizer looks past a token's end (a hex escape and CR LF, '<!--', a number's sign,
+// point and digit). Tokens that look further (whitespace before a url's ')', strings, comments)
+// run to the window's end when it cuts them, which this margin catches too.
+const WINDOW_MARGIN = 16;
+const FIRST_WINDOW = 512;
+
+/**
+ * {@link findReferences} on a file's bytes, the hasher's path, finding exactly what it finds on the
+ * bytes as one character per byte: CssByteSkip passes what no rule looks at without decoding it;
+ * where it stops, a window of the bytes from there is decoded ('latin1') and tokenized until the
+ * tokens are outside references again, a window twice as large if a token came near its end.
+ */
+export function findReferencesInBytes(bytes: Buffer): CssReference[] {
+  const found: CssReference[] = [];
+  const skip = new CssByteSkip(bytes);
+  const length = bytes.length;
+  let position = 0;
+  let size = FIRST_WINDOW;
+  // The window decoded last, reused while the skip stops inside it (stylesheets dense with references).
+  let window: CssTokenizer | undefined;
+  let windowStart = 0;
+  while (position < length) {
+    position = skip.skip(position);
+    if (position >= length) break;
+    const kept = found.length;
+    for (;;) {
+      if (window === undefined || position < windowStart + window.end || position + WINDOW_MARGIN >= windowStart + window.text.length) {
+        windowStart = position;
+        window = new CssTokenizer(bytes.toString('latin1', position, Math.min(length, position + size)), true, true);
+      } else {
+        window.seek(position - windowStart);
+      }
+      const stopped = scanTokens(window, found, windowStart, skip.resumeAt - windowStart, windowStart + window.text.length < length);
+      if (stopped !== -1) {
+        position = windowStart + stopped;
+        break;
+      }
+      found.length = kept;
+      window = undefined;
+      size *= 2;
+    }
+  }
+  return found;
+}
+
+/**
+ * Pushes the references among the tokens onto `found`, offsets plus `offset`. With `until` Infinity,
+ * every token to the end (the wide skip where it applies); otherwise (a window of CssByteSkip's) it
+ * returns the offset where the tokens are outside references again once at or past `until`. With
+ * `windowed`, -1 when a token comes within WINDOW_MARGIN of the text's end: a larger window is needed.
+ */
+function scanTokens(tokenizer: CssTokenizer, found: CssReference[], offset: number, until: number, windowed: boolean): number {
+  const text = tokenizer.text;
+  const limit = windowed ? text.length - WINDOW_MARGIN : Infinity;
   // Names of the open functions ('' for a plain parenthesis, or a name too long to matter).
   const functions: string[] = [];
+  // How many of them are url, image-set or -webkit-image-set: with none, no string and no parenthesis matters.
+  let referenceFunctions = 0;
   let importPending = false;
   for (;;) {
+    if (!importPending && referenceFunctions === 0 && until !== Infinity && tokenizer.end >= until) return tokenizer.end;
     // Most of a stylesheet is selectors and declarations without any reference: skipped natively.
-    if (!importPending) tokenizer.skipInert();
+    // The wide skip passes parentheses without pushing them: only the innermost function matters,
+    // and below the lowest url() or image-set() every entry would be '' anyway.
+    if (!importPending) {
+      if (referenceFunctions !== 0) tokenizer.skipInert();
+      else if (until === Infinity) tokenizer.skipInertOutsideReferences();
+    }
     const kind = tokenizer.next();
-    if (kind === 'eof') break;
+    if (tokenizer.end > limit) return -1;
+    if (kind === 'eof') return tokenizer.end;
     if (kind === 'whitespace') continue;
     // A delim skipped before this token also ends a pending @import prelude.
     if (tokenizer.skipped !== 0) importPending = false;
@@ -57,7 +124,7 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
         const match = SOURCE_MAP_COMMENT.exec(text.slice(tokenizer.valueStart, tokenizer.valueEnd));
         if (match) {
           const start = tokenizer.valueStart + match[1]!.length;
-          found.push({ url: tokenizer.decode(match[2]!), kind: 'source-map', start, end: start + match[2]!.length, quote: 'comment' });
+          found.push({ url: tokenizer.decode(match[2]!), kind: 'source-map', start: start + offset, end: start + match[2]!.length + offset, quote: 'comment' });
         }
       }
       continue;
@@ -72,24 +139,29 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
           : context === 'image-set' || context === '-webkit-image-set' ? 'image-set' : undefined;
         if (referenceKind !== undefined) {
           found.push({
-            url: tokenizer.decode(tokenizer.value), kind: referenceKind, start: tokenizer.valueStart, end: tokenizer.valueEnd,
+            url: tokenizer.decode(tokenizer.value), kind: referenceKind, start: tokenizer.valueStart + offset, end: tokenizer.valueEnd + offset,
             quote: text.charCodeAt(tokenizer.start) === 0x22 ? '"' : "'",
           });
         }
         break;
       }
       case 'url':
-        found.push({ url: tokenizer.decode(tokenizer.value), kind: 'url', start: tokenizer.valueStart, end: tokenizer.valueEnd, quote: 'unquoted' });
+        found.push({
+          url: tokenizer.decode(tokenizer.value), kind: 'url', start: tokenizer.valueStart + offset, end: tokenizer.valueEnd + offset, quote: 'unquoted',
+        });
         break;
-      case 'function':
+      case 'function': {
         // Only url, image-set and -webkit-image-set matter: any other name is kept as ''.
-        functions.push(functionName(tokenizer.value));
+        const name = functionName(tokenizer.value);
+        if (name !== '') referenceFunctions++;
+        functions.push(name);
         break;
+      }
       case 'open-paren':
         functions.push('');
         break;
       case 'close-paren':
-        functions.pop();
+        if (functions.pop()) referenceFunctions--;
         break;
       case 'at-keyword':
         importPending = isAsciiKeyword(tokenizer.value, 'import');
@@ -98,7 +170,6 @@ export function findReferences(tokenizer: CssTokenizer): CssReference[] {
         break;
     }
   }
-  return found;
 }
 
 /**
@@ -215,7 +286,7 @@ export function isIgnored(patterns: readonly CssIgnorePattern[], url: string, ca
 // Rewriting.
 
 /** Escapes a URL for where it is written, so no character of it can end the token early. */
-function escapeUrl(url: string, quote: CssReference['quote']): string {
+export function escapeUrl(url: string, quote: CssReference['quote']): string {
   if (quote === 'comment') return url.replaceAll('*/', '*%2F');
   if (quote === 'unquoted') {
     // eslint-disable-next-line no-control-regex

@@ -66,10 +66,38 @@ for (let c = 0; c < 0x80; c++) {
 // out: what starts a comment, string, escape, function or parenthesis ('/', quotes, '\\', '(', ')'),
 // '@' (at-keywords), control characters and everything past ASCII.
 const INERT_RUN = /[A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]*[\t\n\f\r ;{}:,]/y;
+// Where such a run stops: the first character it cannot hold.
+const INERT_STOP = /[^A-Za-z0-9_\-\t\n\f\r !#$%&*+,.:;<=>?[\]^`{|}~]/g;
+
+/** The offset of `character` in `text` from `from`, or `length` when there is none. */
+function find(text: string, character: string, from: number, length: number): number {
+  const found = text.indexOf(character, from);
+  return found === -1 ? length : found;
+}
+
+// After these a token always ends (see INERT_RUN; '(' and ')' are tokens of their own or end one).
+function isBoundary(c: number): boolean {
+  return isWhitespace(c) || c === 0x3b || c === 0x7b || c === 0x7d || c === 0x3a || c === 0x2c || c === LEFT_PAREN || c === RIGHT_PAREN;
+}
+
+// Whether the three characters before offset `end` are 'url' or 'set' (ASCII case-insensitively):
+// the ends of the only function names that matter (url, image-set, -webkit-image-set).
+function endsWithReferenceName(text: string, end: number): boolean {
+  const a = text.charCodeAt(end - 3) | 0x20;
+  const b = text.charCodeAt(end - 2) | 0x20;
+  const c = text.charCodeAt(end - 1) | 0x20;
+  return (a === 0x75 && b === 0x72 && c === 0x6c) || (a === 0x73 && b === 0x65 && c === 0x74);
+}
 
 // The characters of a string that need no look: all but its quote, backslash and newlines.
 const DOUBLE_QUOTED_RUN = /[^"\\\n\r\f]*/y;
 const SINGLE_QUOTED_RUN = /[^'\\\n\r\f]*/y;
+
+/** Where the global `stop` first matches in `text` from `from`: the text's length if nowhere. */
+function stopOf(stop: RegExp, text: string, from: number): number {
+  stop.lastIndex = from;
+  return stop.test(text) ? stop.lastIndex - 1 : text.length;
+}
 
 /** ASCII-only lower case: CSS matches keywords ASCII case-insensitively ('İMPORT' is not 'import'). */
 export function asciiLower(text: string): string {
@@ -129,6 +157,20 @@ export class CssTokenizer {
   // Set by #consumeEscape: the code point it decoded.
   #escaped = '';
 
+  // Positions before which skipInert() and skipInertOutsideReferences() are known to skip nothing.
+  #inertStop = 0;
+  #wideStop = 0;
+  // The wide skip's next offsets of the characters it looks at (the text's length for none).
+  #nextQuote = -1;
+  #nextApostrophe = -1;
+  #nextParen = -1;
+  #nextSlash = -1;
+  #nextBackslash = -1;
+  #nextAt = -1;
+  #nextLineFeed = -1;
+  #nextCarriageReturn = -1;
+  #nextFormFeed = -1;
+
   readonly #significantOnly: boolean;
   /** With `significantOnly`: how many plain delim tokens were skipped (whitespace aside) before this token. */
   skipped = 0;
@@ -150,6 +192,12 @@ export class CssTokenizer {
     return this.#position;
   }
 
+  /** Moves on to `position`, a token boundary at or after {@link end} (never back: the skips' bookkeeping only looks ahead). */
+  seek(position: number): void {
+    if (position < this.#position) throw new RangeError(`CssTokenizer.seek(${position}) before ${this.#position}`);
+    this.#position = position;
+  }
+
   /**
    * A value in text form: UTF-8 decoded in binary mode; NUL and lone surrogates become U+FFFD, as
    * the spec's input preprocessing makes them.
@@ -168,8 +216,152 @@ export class CssTokenizer {
    * its URL). The tokens after it are exactly those the full tokenization has there.
    */
   skipInert(): void {
-    INERT_RUN.lastIndex = this.#position;
-    if (INERT_RUN.test(this.text)) this.#position = INERT_RUN.lastIndex;
+    const from = this.#position;
+    if (from < this.#inertStop) return;
+    INERT_RUN.lastIndex = from;
+    if (INERT_RUN.test(this.text)) {
+      this.#position = INERT_RUN.lastIndex;
+      return;
+    }
+    // No run from here: nor from anywhere before the character that stopped it (the run it could
+    // skip holds no boundary). Remembered, so a long such stretch (`a.a.a.…(`) is not scanned again
+    // for every token in it, which made the scan quadratic.
+    this.#inertStop = stopOf(INERT_STOP, this.text, from);
+  }
+
+  /**
+   * {@link skipInert} for where no string and no parenthesis matters: outside any `url(` or
+   * `image-set(` and not in an `@import` prelude. Strings, comments other than `/*#` and `/*@`,
+   * parentheses and functions other than url() and …image-set(), at-keywords other than `@import`
+   * are skipped too. The tokens after it are exactly those the full tokenization has there; the
+   * parentheses skipped need not balance, so a caller tracking open functions must count only those
+   * that matter.
+   *
+   * Only ", ', (, /, \ and @ can start or hide anything that matters here: the next of each is found
+   * with `indexOf` (native and vectorised, several GiB/s) and kept until passed, and only those
+   * offsets are looked at. A string is followed to the quote that ends it as the spec consumes it
+   * (escapes, escaped newlines); at a '(' after 'url' or 'set', or a backslash outside a string
+   * (which may spell one), it stops at the token boundary before the name: the last whitespace,
+   * ; { } : , ( or ) before it, or where it started. It stops at `@import`, a `/*#`/`/*@` comment
+   * and a string that does not end (a raw newline or the end of the text) too, for next() to take.
+   */
+  skipInertOutsideReferences(): void {
+    const text = this.text;
+    const length = this.#length;
+    let i = this.#position;
+    if (i < this.#wideStop) return;
+    // A token boundary at or before `i` with nothing but inert tokens from it to `i`.
+    let boundary = i;
+    for (;;) {
+      if (this.#nextQuote < i) this.#nextQuote = find(text, '"', i, length);
+      if (this.#nextApostrophe < i) this.#nextApostrophe = find(text, "'", i, length);
+      if (this.#nextParen < i) this.#nextParen = find(text, '(', i, length);
+      if (this.#nextSlash < i) this.#nextSlash = find(text, '/', i, length);
+      if (this.#nextBackslash < i) this.#nextBackslash = find(text, '\\', i, length);
+      if (this.#nextAt < i) this.#nextAt = find(text, '@', i, length);
+      const stop = Math.min(this.#nextQuote, this.#nextApostrophe, this.#nextParen, this.#nextSlash, this.#nextBackslash, this.#nextAt);
+      if (stop >= length) {
+        this.#position = length;
+        return;
+      }
+      const c = text.charCodeAt(stop);
+      if (c === LEFT_PAREN) {
+        if (endsWithReferenceName(text, stop)) return this.#stopBefore(boundary, stop);
+        i = boundary = stop + 1;
+      } else if (c === DOUBLE_QUOTE || c === QUOTE) {
+        const end = this.#stringEnd(stop, c);
+        if (end === -1) return this.#stopAt(stop, stop);
+        i = boundary = end;
+      } else if (c === 0x2f) {
+        if (text.charCodeAt(stop + 1) !== 0x2a) {
+          i = boundary = stop + 1;
+          continue;
+        }
+        const marker = text.charCodeAt(stop + 2);
+        const close = marker === 0x23 || marker === 0x40 ? -1 : text.indexOf('*/', stop + 2);
+        if (close === -1) return this.#stopAt(stop, stop);
+        i = boundary = close + 2;
+      } else if (c === BACKSLASH) {
+        return this.#stopBefore(boundary, stop);
+      } else {
+        // '@': an at-keyword, whose name may run on past here (no boundary moves).
+        if (isAsciiKeyword(text.slice(stop + 1, stop + 7), 'import')) return this.#stopAt(stop, stop);
+        i = stop + 1;
+      }
+    }
+  }
+
+  /** Ends a wide skip at the boundary before the name ending at `stop`, the last one after `boundary`. */
+  #stopBefore(boundary: number, stop: number): void {
+    let k = stop;
+    while (k > boundary && !isBoundary(this.text.charCodeAt(k - 1))) k--;
+    this.#stopAt(k, stop);
+  }
+
+  /** Ends a wide skip at `position`; until past `stop` the wide skip has nothing more to skip. */
+  #stopAt(position: number, stop: number): void {
+    this.#position = position;
+    this.#wideStop = stop + 1;
+  }
+
+  /**
+   * Offset just past the string opening at `open`, consumed as next() consumes it; -1 when it ends
+   * as a bad string (a raw newline) or runs to the end of the text.
+   */
+  #stringEnd(open: number, quote: number): number {
+    const text = this.text;
+    const length = this.#length;
+    // A short string (Font Awesome has thousands of "\f26e") is walked directly: cheaper than
+    // finding its quote, backslashes and newlines with indexOf.
+    let i = open + 1;
+    const near = Math.min(open + 33, length);
+    while (i < near) {
+      const c = text.charCodeAt(i);
+      if (c === quote) return i + 1;
+      if (isNewline(c)) return -1;
+      if (c === BACKSLASH) {
+        i = this.#escapeEnd(i);
+        if (i === -1) return -1;
+      } else {
+        i++;
+      }
+    }
+    for (;;) {
+      let close: number;
+      if (quote === DOUBLE_QUOTE) {
+        if (this.#nextQuote < i) this.#nextQuote = find(text, '"', i, length);
+        close = this.#nextQuote;
+      } else {
+        if (this.#nextApostrophe < i) this.#nextApostrophe = find(text, "'", i, length);
+        close = this.#nextApostrophe;
+      }
+      if (close >= length) return -1;
+      if (this.#nextBackslash < i) this.#nextBackslash = find(text, '\\', i, length);
+      if (this.#nextLineFeed < i) this.#nextLineFeed = find(text, '\n', i, length);
+      if (this.#nextCarriageReturn < i) this.#nextCarriageReturn = find(text, '\r', i, length);
+      if (this.#nextFormFeed < i) this.#nextFormFeed = find(text, '\f', i, length);
+      const backslash = this.#nextBackslash;
+      const newline = Math.min(this.#nextLineFeed, this.#nextCarriageReturn, this.#nextFormFeed);
+      if (newline < close && newline < backslash) return -1;
+      if (backslash > close) return close + 1;
+      i = this.#escapeEnd(backslash);
+      if (i === -1) return -1;
+    }
+  }
+
+  /** Offset just past the escape (or escaped newline) in a string at `backslash`, as #consumeString goes; -1 at the end of the text. */
+  #escapeEnd(backslash: number): number {
+    const text = this.text;
+    let j = backslash + 1;
+    if (j >= this.#length) return -1;
+    const e = text.charCodeAt(j);
+    if (e === 0x0d && text.charCodeAt(j + 1) === 0x0a) return j + 2;
+    if (!isHexDigit(e)) return j + 1;
+    const last = j + 6;
+    j++;
+    while (j < last && isHexDigit(text.charCodeAt(j))) j++;
+    if (text.charCodeAt(j) === 0x0d && text.charCodeAt(j + 1) === 0x0a) return j + 2;
+    return isWhitespace(text.charCodeAt(j)) ? j + 1 : j;
   }
 
   /** Consumes the next token and returns its kind; 'eof' at the end (and on every call after). */
@@ -347,8 +539,13 @@ export class CssTokenizer {
 
   /** A code point as it appears in the scanned text: its UTF-8 bytes in binary mode. */
   #codePoint(codePoint: number): string {
-    const character = String.fromCodePoint(codePoint);
-    return this.#binary && codePoint >= 0x80 ? Buffer.from(character, 'utf8').toString('latin1') : character;
+    if (!this.#binary || codePoint < 0x80) return String.fromCodePoint(codePoint);
+    // UTF-8 by hand: a Buffer per escape measured as a large part of tokenizing Font Awesome.
+    if (codePoint < 0x800) return String.fromCharCode(0xc0 | (codePoint >> 6), 0x80 | (codePoint & 0x3f));
+    if (codePoint < 0x10000) {
+      return String.fromCharCode(0xe0 | (codePoint >> 12), 0x80 | ((codePoint >> 6) & 0x3f), 0x80 | (codePoint & 0x3f));
+    }
+    return String.fromCharCode(0xf0 | (codePoint >> 18), 0x80 | ((codePoint >> 12) & 0x3f), 0x80 | ((codePoint >> 6) & 0x3f), 0x80 | (codePoint & 0x3f));
   }
 
   /** Consumes a name (identifier characters and escapes) from `i`; leaves it, unescaped, in `value`. */
@@ -486,4 +683,168 @@ export class CssTokenizer {
     this.valueEnd = i;
     return Math.min(i + 1, length);
   }
+}
+
+/**
+ * {@link CssTokenizer.skipInertOutsideReferences} on a file's bytes, for the hasher: the same walk
+ * (the same characters looked at, the same strings followed, the same stops), with `Buffer#indexOf`
+ * (memchr) for the next of each byte, so the text a reference rule never looks at (most of a real
+ * stylesheet) is never decoded into a string at all. Where it stops, the caller tokenizes a window
+ * of the bytes from there (see findReferencesInBytes in src/css-references.ts).
+ */
+export class CssByteSkip {
+  readonly #bytes: Buffer;
+  readonly #length: number;
+  // Until past this offset there is nothing more to skip (as CssTokenizer's #wideStop).
+  #wideStop = 0;
+  #nextQuote = -1;
+  #nextApostrophe = -1;
+  #nextParen = -1;
+  #nextSlash = -1;
+  #nextBackslash = -1;
+  #nextAt = -1;
+  #nextLineFeed = -1;
+  #nextCarriageReturn = -1;
+  #nextFormFeed = -1;
+
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+    this.#length = bytes.length;
+  }
+
+  /** Where the last stop's character ends: {@link skip} skips nothing from before it. */
+  get resumeAt(): number {
+    return this.#wideStop;
+  }
+
+  #find(byte: number, from: number): number {
+    const found = this.#bytes.indexOf(byte, from);
+    return found === -1 ? this.#length : found;
+  }
+
+  /**
+   * From `from`, a token boundary outside any url() or image-set() and any @import prelude: the
+   * offset of the first token there that may matter (a token boundary), or the length when none
+   * does. Returns `from` itself when the tokens from there must be looked at one by one.
+   */
+  skip(from: number): number {
+    const bytes = this.#bytes;
+    const length = this.#length;
+    let i = from;
+    if (i < this.#wideStop) return i;
+    let boundary = i;
+    for (;;) {
+      if (this.#nextQuote < i) this.#nextQuote = this.#find(DOUBLE_QUOTE, i);
+      if (this.#nextApostrophe < i) this.#nextApostrophe = this.#find(QUOTE, i);
+      if (this.#nextParen < i) this.#nextParen = this.#find(LEFT_PAREN, i);
+      if (this.#nextSlash < i) this.#nextSlash = this.#find(0x2f, i);
+      if (this.#nextBackslash < i) this.#nextBackslash = this.#find(BACKSLASH, i);
+      if (this.#nextAt < i) this.#nextAt = this.#find(0x40, i);
+      const stop = Math.min(this.#nextQuote, this.#nextApostrophe, this.#nextParen, this.#nextSlash, this.#nextBackslash, this.#nextAt);
+      if (stop >= length) return length;
+      const c = bytes[stop]!;
+      if (c === LEFT_PAREN) {
+        if (endsWithReferenceNameAt(bytes, stop)) return this.#stopBefore(boundary, stop);
+        i = boundary = stop + 1;
+      } else if (c === DOUBLE_QUOTE || c === QUOTE) {
+        const end = this.#stringEnd(stop, c);
+        if (end === -1) return this.#stopAt(stop, stop);
+        i = boundary = end;
+      } else if (c === 0x2f) {
+        if (bytes[stop + 1] !== 0x2a) {
+          i = boundary = stop + 1;
+          continue;
+        }
+        const marker = bytes[stop + 2];
+        const close = marker === 0x23 || marker === 0x40 ? -1 : bytes.indexOf('*/', stop + 2, 'latin1');
+        if (close === -1) return this.#stopAt(stop, stop);
+        i = boundary = close + 2;
+      } else if (c === BACKSLASH) {
+        return this.#stopBefore(boundary, stop);
+      } else {
+        if (isImportAt(bytes, stop + 1)) return this.#stopAt(stop, stop);
+        i = stop + 1;
+      }
+    }
+  }
+
+  #stopBefore(boundary: number, stop: number): number {
+    let k = stop;
+    while (k > boundary && !isBoundary(this.#bytes[k - 1]!)) k--;
+    return this.#stopAt(k, stop);
+  }
+
+  #stopAt(position: number, stop: number): number {
+    this.#wideStop = stop + 1;
+    return position;
+  }
+
+  /** As CssTokenizer's #stringEnd. */
+  #stringEnd(open: number, quote: number): number {
+    const bytes = this.#bytes;
+    const length = this.#length;
+    let i = open + 1;
+    const near = Math.min(open + 33, length);
+    while (i < near) {
+      const c = bytes[i]!;
+      if (c === quote) return i + 1;
+      if (isNewline(c)) return -1;
+      if (c === BACKSLASH) {
+        i = this.#escapeEnd(i);
+        if (i === -1) return -1;
+      } else {
+        i++;
+      }
+    }
+    for (;;) {
+      let close: number;
+      if (quote === DOUBLE_QUOTE) {
+        if (this.#nextQuote < i) this.#nextQuote = this.#find(DOUBLE_QUOTE, i);
+        close = this.#nextQuote;
+      } else {
+        if (this.#nextApostrophe < i) this.#nextApostrophe = this.#find(QUOTE, i);
+        close = this.#nextApostrophe;
+      }
+      if (close >= length) return -1;
+      if (this.#nextBackslash < i) this.#nextBackslash = this.#find(BACKSLASH, i);
+      if (this.#nextLineFeed < i) this.#nextLineFeed = this.#find(0x0a, i);
+      if (this.#nextCarriageReturn < i) this.#nextCarriageReturn = this.#find(0x0d, i);
+      if (this.#nextFormFeed < i) this.#nextFormFeed = this.#find(0x0c, i);
+      const backslash = this.#nextBackslash;
+      const newline = Math.min(this.#nextLineFeed, this.#nextCarriageReturn, this.#nextFormFeed);
+      if (newline < close && newline < backslash) return -1;
+      if (backslash > close) return close + 1;
+      i = this.#escapeEnd(backslash);
+      if (i === -1) return -1;
+    }
+  }
+
+  /** As CssTokenizer's #escapeEnd. */
+  #escapeEnd(backslash: number): number {
+    const bytes = this.#bytes;
+    let j = backslash + 1;
+    if (j >= this.#length) return -1;
+    const e = bytes[j]!;
+    if (e === 0x0d && bytes[j + 1] === 0x0a) return j + 2;
+    if (!isHexDigit(e)) return j + 1;
+    const last = j + 6;
+    j++;
+    while (j < last && isHexDigit(bytes[j]!)) j++;
+    if (bytes[j] === 0x0d && bytes[j + 1] === 0x0a) return j + 2;
+    return isWhitespace(bytes[j]!) ? j + 1 : j;
+  }
+}
+
+// endsWithReferenceName and the '@import' test on bytes (past either end an index reads undefined:
+// `undefined | 0x20` is 0x20, which matches no letter).
+function endsWithReferenceNameAt(bytes: Buffer, end: number): boolean {
+  const a = (bytes[end - 3]! | 0x20);
+  const b = (bytes[end - 2]! | 0x20);
+  const c = (bytes[end - 1]! | 0x20);
+  return (a === 0x75 && b === 0x72 && c === 0x6c) || (a === 0x73 && b === 0x65 && c === 0x74);
+}
+
+function isImportAt(bytes: Buffer, at: number): boolean {
+  return (bytes[at]! | 0x20) === 0x69 && (bytes[at + 1]! | 0x20) === 0x6d && (bytes[at + 2]! | 0x20) === 0x70
+    && (bytes[at + 3]! | 0x20) === 0x6f && (bytes[at + 4]! | 0x20) === 0x72 && (bytes[at + 5]! | 0x20) === 0x74;
 }

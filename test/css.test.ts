@@ -331,6 +331,28 @@ describe('large and odd stylesheets', () => {
     expect((await hasher.read('css/unicode.css'))!.toString()).toBe(`.a { background: url(${url}); }\n.b { background: url("${url}"); }\n`);
   });
 
+  it('rewrites a stylesheet above 32 KiB (scanned in windows of its bytes) as the text step does', async () => {
+    const { hasher, root } = await setup();
+    fs.writeFileSync(path.join(root, 'img/café.png'), 'coffee');
+    // References at every offset against the 512-byte windows: fillers of growing length between
+    // them, long strings and a data URI longer than a window, escapes, non-ASCII, CR LF, and
+    // url( hidden in comments and strings.
+    let text = '\ufeff';
+    for (let index = 0; text.length < 80 * 1024; index++) {
+      text += `.c${index} { content: "\\f${(index % 4096).toString(16)}"; color: red; }\r\n`.repeat(index % 7);
+      text += `/* url(../img/hidden.png) ${'é'.repeat(index % 300)} */ .d { content: "url(../img/no.png) ${'x'.repeat(index % 600)}" }\n`;
+      text += `.e${index} { background: url(../img/bg.png), url("../img/caf\\e9.png") , url( '../img/café.png' ); }\n`;
+      text += `.f { background: url("data:image/svg+xml,${'%3c'.repeat(200 + (index % 50))}") }\n`;
+    }
+    fs.writeFileSync(path.join(root, 'css/large.css'), text);
+    const expected = Buffer.from(rewriteStylesheet(text, 'css/large.css', (target) => hasher.url(target.path)));
+    const bytes = (await hasher.read('css/large.css'))!;
+    expect(bytes.length).toBeGreaterThan(32 * 1024);
+    expect(bytes.equals(expected)).toBe(true);
+    expect(bytes.toString().match(/\?v=/g)!.length).toBe(scanStylesheet(text).filter((reference) => !reference.url.startsWith('data:')).length);
+    expect(hasher.url('css/large.css')).toBe(`/static/css/large.css?v=${digest(bytes).slice(0, HASH_LENGTH)}`);
+  });
+
   it('hashes a stylesheet above 16 MiB as it is, with one warning', async () => {
     const { hasher, root, warnings } = await setup();
     const big = Buffer.alloc(16 * 1024 * 1024 + 1, 0x20);
