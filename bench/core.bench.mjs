@@ -7,11 +7,12 @@
 // Subject and floor run alternately (which goes first alternates too), several rounds, and medians
 // are compared, so neither gets the warmer page cache, JIT or CPU share (the machine is shared) more
 // often than the other. BENCH_VERBOSE=1 prints every run of the 1 GiB part.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import xxhash from 'xxhash-wasm';
 import { buildManifest, createStaticHasher } from '../dist/esm/src/index.js';
-import { threadCount } from '../dist/esm/src/pool.js';
+import { POOL_MIN_FILES, threadCount } from '../dist/esm/src/pool.js';
 import { median, report } from './report.mjs';
 import { generateTree, makeBenchDir, removeBenchDir } from './tree.mjs';
 
@@ -94,6 +95,9 @@ async function benchWarm(files = 2000, label = 'warm') {
   try {
     const generated = Date.now();
     const tree = generateTree(dir, { files });
+    // Write the new tree back to disk before timing: otherwise the kernel's writeback of hundreds of
+    // MiB runs during the first rounds, on the core a pool's worker would use.
+    execFileSync('sync');
     console.log(`(${label} tree: ${tree.files.length} files, ${(tree.bytes / MIB).toFixed(1)} MiB, generated in ${Date.now() - generated} ms)`);
     const absolute = tree.files.map((file) => path.join(dir, file));
 
@@ -110,7 +114,9 @@ async function benchWarm(files = 2000, label = 'warm') {
     // tokenizer: that extra work is printed separately, and measured properly by bench/css.bench.mjs.
     // threads: undefined is the default (the worker pool, os.availableParallelism() threads, its
     // start-up included in the time); threads: 1 is the single-thread path.
-    const subject = async (css = false, threads = 1) => {
+    // No default for `threads`: `subject(false, undefined)` must reach createStaticHasher() as
+    // undefined (the pool), where a default parameter would turn it into 1.
+    const subject = async (css, threads) => {
       // A new hasher each round: nothing cached, every file walked, resolved, checked and hashed.
       const hasher = await createStaticHasher({ root: dir, logger: silent, css, threads });
       const started = process.hrtime.bigint();
@@ -127,7 +133,7 @@ async function benchWarm(files = 2000, label = 'warm') {
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
     floor(); // one untimed pass of each, so both start with the tree in the page cache
-    await subject();
+    await subject(false, 1);
     await subject(false, undefined);
     // No forced gc() between runs: on 2 busy cores, the background sweeping a forced GC starts
     // (here, of the floor's 85 MiB of buffers) overlaps whatever runs next and was measured to add
@@ -152,10 +158,13 @@ async function benchWarm(files = 2000, label = 'warm') {
     const best = (values) => Math.min(...values);
     report({ name: `cold warm() (${what}, css: false, threads: 1, median of ${rounds})`, value: median(times.one), floor: median(times.floor), floorName, unit: 'ms', target: 1.5 });
     report({
-      name: `cold warm() (${what}, css: false, pool of ${threadCount()} threads with its start-up, median of ${rounds})`,
+      name: files >= POOL_MIN_FILES
+        ? `cold warm() (${what}, css: false, pool of ${threadCount()} threads with its start-up, median of ${rounds})`
+        : `cold warm() (${what}, css: false, default threads: below POOL_MIN_FILES (${POOL_MIN_FILES}) one thread by design, median of ${rounds})`,
       value: median(times.pool), floor: median(times.floor), floorName, unit: 'ms', target: files > 2000 ? 0.6 : 0.8,
     });
     report({ name: '  the same, best', value: best(times.pool), floor: best(times.floor), floorName: 'floor, best', unit: 'ms' });
+    console.log(`  every run (ms): floor ${times.floor.map((ms) => ms.toFixed(0)).join(' ')}; threads: 1 ${times.one.map((ms) => ms.toFixed(0)).join(' ')}; pool ${times.pool.map((ms) => ms.toFixed(0)).join(' ')}`);
     report({ name: `cold warm() with the default css: true, threads: 1 (median of ${times.cssOne.length})`, value: median(times.cssOne), floor: median(times.floor), floorName, unit: 'ms' });
     report({ name: `cold warm() with the default css: true, pool (median of ${times.cssPool.length})`, value: median(times.cssPool), floor: median(times.floor), floorName, unit: 'ms' });
     report({ name: `buildManifest() css: false, threads: 1 (median of ${times.manifestOne.length})`, value: median(times.manifestOne), floor: median(times.floor), floorName, unit: 'ms' });

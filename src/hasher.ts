@@ -134,8 +134,10 @@ let runWalk: (hasher: StaticHasher, options: WalkOptions) => Promise<WalkResult>
 interface WalkOptions {
   /** Also compute each file's sha384 integrity, from the same read as its hash where it can. */
   integrity: boolean;
-  /** Each file hashed: its reference, hash and (with `integrity`) integrity. */
-  onFile?: (reference: string, hash: string, integrity: string | undefined) => void;
+  /** Each file hashed: its reference, hash, (with `integrity`) integrity, and its bytes when `withBytes` asked for them and the walk read them whole. */
+  onFile?: (reference: string, hash: string, integrity: string | undefined, bytes: Buffer | undefined) => void;
+  /** The files whose bytes `onFile` wants too (the manifest's modules): read once for hash and bytes where the walk reads them itself. */
+  withBytes?: (reference: string) => boolean;
   /** A file left out because no reference can name it or it is not a regular file inside its root. */
   onSkipped?: (file: string) => void;
   /** After each listed file (hashed, shadowed by an earlier root or skipped), with the count done and the total. */
@@ -643,7 +645,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   async #walk(options: WalkOptions): Promise<WalkResult> {
     const generation = this.#clock.generation;
     const { roots } = this.options;
-    const { integrity, onFile, onSkipped, onProgress, stopOnReadError } = options;
+    const { integrity, onFile, onSkipped, onProgress, stopOnReadError, withBytes } = options;
     let files = 0;
     let done = 0;
     let previous: string | undefined;
@@ -684,7 +686,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
             const found = this.#fromPool(outcome);
             if (found.hash !== MISSING) {
               files++;
-              onFile?.(entry.reference, found.hash, found.integrity);
+              onFile?.(entry.reference, found.hash, found.integrity, undefined);
             }
           } else {
             // A regular file reached through real directories, under the first root the resolver tries,
@@ -693,17 +695,17 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
             const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
             // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
             const parsed = parseReference(entry.reference);
-            if (integrity) {
-              const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known);
+            if (integrity || withBytes?.(entry.reference) === true) {
+              const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known, integrity);
               if (found.hash !== MISSING) {
                 files++;
-                onFile?.(entry.reference, found.hash, found.integrity);
+                onFile?.(entry.reference, found.hash, found.integrity, found.bytes);
               }
             } else {
               const hash = this.#cachedHash(parsed, entry.reference, generation, known);
               if (hash !== MISSING) {
                 files++;
-                onFile?.(entry.reference, hash, undefined);
+                onFile?.(entry.reference, hash, undefined, undefined);
               }
             }
           }
@@ -783,11 +785,12 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
   }
 
   /**
-   * The hash and integrity of a file, cached like #cachedHash and integrity(). A regular file whose
-   * real path the walk knows is read once for both digests (the same bytes and xxHash64 as the
-   * streamed digest); stylesheets and anything else go through the usual lookups.
+   * The hash and (with `withIntegrity`) integrity of a file, cached like #cachedHash and integrity().
+   * A regular file whose real path the walk knows is read once for both digests (the same bytes and
+   * xxHash64 as the streamed digest), and its bytes are returned too; stylesheets and anything else
+   * go through the usual lookups (no bytes).
    */
-  #hashWithIntegrity(parsed: ParsedReference, reference: string, generation: number, knownFile: string | undefined): { hash: string; integrity: string | undefined } {
+  #hashWithIntegrity(parsed: ParsedReference, reference: string, generation: number, knownFile: string | undefined, withIntegrity = true): { hash: string; integrity: string | undefined; bytes?: Buffer } {
     const cachedHash = this.#hashes.get(parsed.path, generation);
     const cachedIntegrity = this.#integrities.get(parsed.path, generation);
     if (knownFile !== undefined && cachedHash === undefined && this.options.version === undefined && this.#manifest === undefined
@@ -795,13 +798,14 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
       this.#misses++;
       const bytes = readRegularFile(knownFile, reference);
       const hash = bytes === undefined ? MISSING : digestBytes(bytes).slice(0, this.options.hashLength);
-      const integrity = bytes === undefined ? MISSING : `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}`;
       this.#hashes.set(parsed.path, hash, generation);
+      if (!withIntegrity) return { hash, integrity: undefined, bytes };
+      const integrity = bytes === undefined ? MISSING : `sha384-${nodeCrypto().createHash('sha384').update(bytes).digest('base64')}`;
       this.#integrities.set(parsed.path, integrity, generation);
-      return { hash, integrity: integrity === MISSING ? undefined : integrity };
+      return { hash, integrity: integrity === MISSING ? undefined : integrity, bytes };
     }
     const hash = cachedHash ?? this.#cachedHash(parsed, reference, generation, knownFile);
-    if (hash === MISSING) return { hash, integrity: undefined };
+    if (hash === MISSING || !withIntegrity) return { hash, integrity: undefined };
     let integrity = cachedIntegrity;
     if (integrity === undefined) {
       integrity = this.#computeIntegrity(parsed, reference);

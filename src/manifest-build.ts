@@ -67,13 +67,15 @@ export async function buildManifest(options: BuildManifestOptions = {}): Promise
     const walked = await walkRoots(hasher, {
       integrity,
       stopOnReadError: true,
-      onFile: (reference, hash, sri) => {
+      // A module's bytes come with its hash where the walk reads it whole (once for both).
+      withBytes: (reference) => MODULE_REFERENCE.test(reference),
+      onFile: (reference, hash, sri, read) => {
         files[reference] = hash;
         if (sri !== undefined) integrities[reference] = sri;
         if (MODULE_REFERENCE.test(reference)) {
-          // Read at its real path, as the hasher resolves it, by the safe open; gone meanwhile: left out.
-          const file = hasher.resolve(reference)?.file;
-          const bytes = file === undefined ? undefined : readRegularFile(file, reference);
+          // Else read at its real path, as the hasher resolves it, by the safe open; gone meanwhile: left out.
+          const file = read === undefined ? hasher.resolve(reference)?.file : undefined;
+          const bytes = read ?? (file === undefined ? undefined : readRegularFile(file, reference));
           const record = bytes === undefined ? undefined : manifestModuleRecord(reference, bytes);
           if (record !== undefined) modules[reference] = record;
         }
