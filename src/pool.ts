@@ -44,7 +44,7 @@ export function outcomeDigest(outcome: PoolOutcome): { digest: string | undefine
 export { POOL_MIN_FILES } from './options.js';
 // Files per message: large enough that messaging is a small share, small enough to balance the load.
 const BATCH = 32;
-// Batches a worker holds at once (see digestInPool).
+// Batches a worker holds at once (see HashPool.run).
 const IN_FLIGHT = 2;
 
 let live = 0;
@@ -104,7 +104,7 @@ export class HashPool {
   #onReady: ((worker: Worker) => void) | undefined;
   #failure: ((error: StaticHashError) => void) | undefined;
   #failed: StaticHashError | undefined;
-  #answer = new Map<Worker, (outcomes: PoolOutcome[]) => void>();
+  readonly #answer = new Map<Worker, (outcomes: PoolOutcome[]) => void>();
 
   private constructor(threads: number, WorkerClass: typeof Worker, file: string) {
     // STATIC_HASH_POOL_CRASH=1, the crash test seam: workers exit on their first batch
@@ -234,13 +234,6 @@ export class HashPool {
   async #terminate(): Promise<void> {
     await Promise.all(this.#workers.splice(0).map((worker) => worker.terminate()));
   }
-}
-
-/** Digests `jobs` on `threads` threads: a pool started for them alone (see {@link HashPool}). */
-export async function digestInPool(jobs: readonly PoolJob[], threads: number, integrity: boolean): Promise<PoolOutcome[]> {
-  const pool = HashPool.start(threads);
-  if (pool === undefined) return jobs.map((job) => digestJob(job.file, job.reference, integrity));
-  return pool.run(jobs, integrity);
 }
 
 function workerFailed(why: string, cause?: unknown): StaticHashError {
