@@ -1,9 +1,9 @@
 // Writes the serving core's answer to a node:http ServerResponse (Express, Connect, koa-connect,
 // plain node:http): the status it means, its headers, and the body from memory or a descriptor.
-import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import onFinished from 'on-finished';
 import type { FileBody, ServeResponse } from './decide.js';
+import { fileStream } from './file-stream.js';
 
 /**
  * Sets the answer's status and headers on `res` (before a hook may change them). A `Vary` set by
@@ -48,53 +48,15 @@ export function sendBody(res: ServerResponse, response: ServeResponse): void {
   streamFile(res, body);
 }
 
-// Read size for streamed files: four times an fs stream's (send's) 64 KiB, measured a little faster on MiB-sized files.
-const CHUNK_SIZE = 256 * 1024;
-
 /**
- * Streams `start`..`end` from the descriptor whose identity matched the hashed file. The last byte
- * is held back until fstat on the same descriptor shows the file unchanged: a file written in place
- * while it streams then never completes a response (the client sees a cut connection, which no
- * cache stores), instead of completing one whose bytes are not the ones its version names. A file
- * that shrinks under the reads is cut off the same way, so `Content-Length` is never left unmet.
- *
- * Reads are made here rather than by an fs.ReadStream, which closes the descriptor when destroyed:
- * this one is closed once, and never while a read on it is in flight (the number could be reused by
- * another open, a socket say, and the read or the close would then hit that).
+ * Streams a file body to `res` through {@link fileStream}, which holds the last byte back until
+ * fstat on the same descriptor shows the file unchanged and cuts the response (destroys `res`) on a
+ * change or a short read, so a response never completes with bytes its version does not name and
+ * `Content-Length` is never left unmet. A response that ends first (the client went away) stops the
+ * reads; the descriptor is closed once, never while a read on it is in flight.
  */
-function streamFile(res: ServerResponse, { opened, start, end }: FileBody): void {
-  let position = start;
-  let reading = false;
-  let finished = false;
-  onFinished(res, () => {
-    finished = true;
-    if (!reading) opened.close();
-  });
-  const next = (): void => {
-    if (finished) return;
-    const last = position === end;
-    if (last && !opened.unchanged()) {
-      res.destroy();
-      return;
-    }
-    const length = last ? 1 : Math.min(CHUNK_SIZE, end - position);
-    const buffer = Buffer.allocUnsafe(length);
-    reading = true;
-    fs.read(opened.fd, buffer, 0, length, position, (error, bytesRead) => {
-      reading = false;
-      if (finished) {
-        opened.close();
-        return;
-      }
-      if (error !== null || bytesRead !== length) {
-        res.destroy();
-        return;
-      }
-      position += length;
-      if (last) res.end(buffer);
-      else if (res.write(buffer)) next();
-      else res.once('drain', next);
-    });
-  };
-  next();
+function streamFile(res: ServerResponse, body: FileBody): void {
+  const stream = fileStream(body, () => res.destroy());
+  onFinished(res, () => stream.destroy());
+  stream.pipe(res);
 }

@@ -11,6 +11,7 @@ import express4 from 'express4';
 import { createStaticHasher, StaticHashError, type StaticHasher, type StaticHasherOptions } from '../../src/index';
 import { IMMUTABLE_CACHE_CONTROL, normalizeServeStaticOptions, removeFilenameHash, serveStatic, type ServeStaticOptions, type StaticMiddleware } from '../../adapters/express';
 import { codeOf } from '../helpers/errors';
+import { getWhileRewriting } from '../helpers/http';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: a root of static files, and beside it (outside the root) a secret that no response may
@@ -916,5 +917,37 @@ describe('removeFilenameHash()', () => {
     ['js/app.js.3f9a1c0b7d2e', undefined],
   ])('%s', (reference, expected) => {
     expect(removeFilenameHash(reference, 12)).toEqual(expected);
+  });
+});
+
+describe('a streamed file rewritten in place', () => {
+  it('never completes a response through node:http or Express, and the next request gets the new bytes whole', async () => {
+    // Over cache.maxFileBytes: streamed from the checked descriptor (node-response.ts); the fault
+    // is injected for real by rewriting the file between the first chunk and the last byte.
+    const fixture = makeFixture();
+    const big = path.join(fixture.root, 'big.bin');
+    fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024));
+    const hasher = await createStaticHasher({ root: fixture.root });
+    let checked = 0;
+    try {
+      for (const [, setup] of SETUPS.slice(0, 2)) {
+        const server = await setup(serveStatic(hasher));
+        try {
+          const url = hasher.url('big.bin');
+          const outcome = await getWhileRewriting(server.port, url, () => fs.writeFileSync(big, crypto.randomBytes(3 * 1024 * 1024)));
+          expect(outcome.complete).toBe(false);
+          expect(outcome.bytes).toBeLessThan(3 * 1024 * 1024);
+          const fresh = await request(server.port, hasher.url('big.bin'));
+          expect([fresh.status, fresh.body.equals(fs.readFileSync(big))]).toEqual([200, true]);
+          checked++;
+        } finally {
+          await server.close();
+        }
+      }
+    } finally {
+      await hasher.close();
+      fs.rmSync(fixture.dir, { recursive: true, force: true });
+    }
+    expect(checked).toBe(2);
   });
 });
