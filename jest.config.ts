@@ -10,6 +10,8 @@ const config: Config = {
   // Sources import './x.js' (as Node ESM requires); under ts-jest the .ts file is meant.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30_000,
+  // test/helpers/exit-watch.cjs: a handle a test leaks is named, and cannot hang the run.
+  reporters: ['default', '<rootDir>/test/helpers/exit-watch.cjs'],
 };
 
 export default config;

@@ -386,7 +386,12 @@ export class CssTokenizer {
       this.skipped = delims;
     }
     this.start = i;
-    if (i >= length) return 'eof';
+    if (i >= length) {
+      // Past what was skipped: a caller scanning a window of a longer text sees from end that the
+      // whitespace or delims ran to the window's edge (an @import's string may follow beyond it).
+      this.#position = length;
+      return 'eof';
+    }
     const c = text.charCodeAt(i);
     let kind: CssTokenKind;
     if (c === 0x2f && text.charCodeAt(i + 1) === 0x2a) {

@@ -353,6 +353,22 @@ describe('large and odd stylesheets', () => {
     expect(hasher.url('css/large.css')).toBe(`/static/css/large.css?v=${digest(bytes).slice(0, HASH_LENGTH)}`);
   });
 
+  it('covers an @import whose whitespace crosses a scan window in a stylesheet above 32 KiB: the imported file moves its hash', async () => {
+    // The bytes scan once lost such an @import (the tokenizer's end stayed before the whitespace it
+    // skipped to the window's edge): the stylesheet was served under a hash that did not cover it.
+    const { hasher, root } = await setup();
+    fs.writeFileSync(path.join(root, 'css/child.css'), '.child { color: red }');
+    const text = `${'.pad { color: blue }\n'.repeat(2000)}@import${' '.repeat(700)}"child.css";\n.after { color: green }\n`;
+    expect(text.length).toBeGreaterThan(32 * 1024);
+    fs.writeFileSync(path.join(root, 'css/big-import.css'), text);
+    const before = hasher.url('css/big-import.css');
+    expect((await hasher.read('css/big-import.css'))!.toString()).toContain(`"${hasher.url('css/child.css')}"`);
+    fs.writeFileSync(path.join(root, 'css/child.css'), '.child { color: purple }');
+    hasher.invalidate();
+    expect(hasher.url('css/big-import.css')).not.toBe(before);
+    expect((await hasher.read('css/big-import.css'))!.toString()).toContain(`"${hasher.url('css/child.css')}"`);
+  });
+
   it('hashes a stylesheet above 16 MiB as it is, with one warning', async () => {
     const { hasher, root, warnings } = await setup();
     const big = Buffer.alloc(16 * 1024 * 1024 + 1, 0x20);
