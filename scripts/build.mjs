@@ -29,3 +29,9 @@ export function poolWorkerFile() {
   return fs.existsSync(commonjs) ? commonjs : fileURLToPath(new URL('./pool-worker.js', import.meta.url));
 }
 `);
+// src/package-require.ts likewise: the ES module form of the package's own require().
+writeFileSync('dist/esm/src/package-require.js', `// Written by scripts/build.mjs: the ES module form of src/package-require.ts.
+import { createRequire } from 'node:module';
+/** A require() that resolves from this package's own files (see src/package-require.ts). */
+export const packageRequire = createRequire(import.meta.url);
+`);

@@ -16,7 +16,7 @@ import { readRegularFile } from './read-file.js';
 import type { HashPool, PoolJob, PoolOutcome } from './pool.js';
 import { listRoots, resolvesToListedFile, type ListedFile } from './walk.js';
 import {
-  buildImportMap, lexModuleBytes, loadModuleLexer, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
+  buildImportMap, lexModuleBytes, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
   type ModuleGraph, type ModuleHost, type ModuleResolver,
 } from './modules.js';
 import type { RootWatcher } from './watcher.js';
@@ -1088,7 +1088,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
  */
 export async function createStaticHasher(options: StaticHasherOptions = {}): Promise<StaticHasher> {
   let normalized = normalizeOptions(options);
-  await Promise.all([loadDigester(), loadModuleLexer(), loadCodeFor(normalized)]);
+  await Promise.all([loadDigester(), loadCodeFor(normalized)]);
   let manifest: LoadedManifest | undefined;
   if (normalized.manifest !== undefined) {
     manifest = await readManifest(normalized.manifest.path);

@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { init as initLexer, parse } from 'es-module-lexer';
+import type * as EsModuleLexer from 'es-module-lexer';
 import { StaticHashError, describeValue, type StaticHashErrorCode } from './errors.js';
 import { walkComponents } from './graph.js';
 import type { NormalizedModulesOptions, NormalizedOptions } from './options.js';
+import { packageRequire } from './package-require.js';
 import { parseReference } from './resolve.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -32,10 +33,10 @@ export interface LexedModule {
   error?: string;
 }
 
-/** Loads es-module-lexer's WebAssembly once per process; {@link lexModule} needs it loaded. */
-export async function loadModuleLexer(): Promise<void> {
-  await initLexer();
-}
+// es-module-lexer loads with the first module lexed, not with the package: importing it costs about
+// 3 ms and compiling its WebAssembly about 1 ms more (its parse() compiles it synchronously the first
+// time), which a hasher that never walks a module graph (a serverless render of url()) never needs.
+let lexer: typeof EsModuleLexer | undefined;
 
 /**
  * Lists what a module's source imports with es-module-lexer (what Vite uses for the same job):
@@ -47,9 +48,9 @@ export async function loadModuleLexer(): Promise<void> {
  * //=> { imports: [{ specifier: './a.js' }, { specifier: 'lit' }], computed: 1 }
  */
 export function lexModule(source: string): LexedModule {
-  let imports: ReturnType<typeof parse>[0];
+  let imports: ReturnType<typeof EsModuleLexer.parse>[0];
   try {
-    [imports] = parse(source);
+    [imports] = (lexer ??= packageRequire('es-module-lexer') as typeof EsModuleLexer).parse(source);
   } catch (error) {
     return { imports: [], computed: 0, error: (error as Error).message };
   }

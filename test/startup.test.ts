@@ -50,6 +50,14 @@ describe('start-up', () => {
     for (const builtin of ['zlib', 'crypto', 'child_process', 'worker_threads']) expect(loaded.builtins).not.toContain(builtin);
   });
 
+  it('es-module-lexer loads with the first module graph walked, not with the package nor for url()', () => {
+    const plain = loadedWith({ css: false }, 'hasher.url("js/app.js");');
+    expect(has(plain, /node_modules\/es-module-lexer\//)).toBe(false);
+    const walked = loadedWith({ css: false }, 'console.log(JSON.stringify(hasher.importMap("js/app.js")));');
+    expect(has(walked, /node_modules\/es-module-lexer\//)).toBe(true);
+    expect(walked.url).toBe(plain.url);
+  });
+
   it('css: true loads the stylesheet hasher, and still no watcher', () => {
     const loaded = loadedWith({});
     expect(has(loaded, /\/src\/stylesheet\.js$/)).toBe(true);

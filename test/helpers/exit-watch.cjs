@@ -1,10 +1,11 @@
 // A Jest reporter that keeps a leaked handle from hanging the run. With 2 cores Jest runs the test
-// files in its own process, one after another (maxWorkers 1 means in band): a server, child process,
-// worker or timer that one test leaves behind keeps that process alive after the last test, and it
-// never exits (a CI run was cut off after 5,400 s that way, every test passed). Once the run is complete this reporter waits
-// GRACE_MS for the process to exit on its own; if it has not, it names what is still holding it (kind,
-// and what each one is: a server's address, a child's command, a timer's callback), then ends the
-// process with the run's own result. scripts/test.mjs prints "jest: open handles ..." when it did.
+// files in its own process, one after another (maxWorkers 1 means in band): a server, child
+// process, worker or timer that one test leaves behind keeps that process alive after the last
+// test, and it never exits (a CI run was cut off after 5,400 s that way, with every test passed).
+// Once the run is complete this reporter waits GRACE_MS for the process to exit on its own. If it
+// has not, it names what still holds it (a server's address, a child's command, a worker thread),
+// kills any child process among them, and ends the process with the run's own result: every
+// test's verdict stands. scripts/test.mjs prints the report after the "jest: N passed" line.
 'use strict';
 
 const fs = require('node:fs');
@@ -41,7 +42,13 @@ class ExitWatch {
       setTimeout(() => process.stderr.write(`\njest: at 1 s: ${process._getActiveHandles().map(describe).filter(Boolean).join(' | ')} (${process.getActiveResourcesInfo().join(', ')})\n`), 1000).unref();
     }
     const timer = setTimeout(() => {
-      const handles = process._getActiveHandles().map(describe).filter((text) => text !== null && text !== 'ExitWatch');
+      const active = process._getActiveHandles();
+      const handles = active.map(describe).filter((text) => text !== null);
+      // A child left running (a redis-server, nginx, a browser) would outlive this process and
+      // could hold CI's output pipe open: each is killed, and named above.
+      for (const handle of active) {
+        if (handle?.constructor?.name === 'ChildProcess' && handle.exitCode === null) handle.kill('SIGKILL');
+      }
       const resources = process.getActiveResourcesInfo();
       const report = [
         `jest: open handles: the run was complete ${GRACE_MS / 1000} s ago and Jest had not exited; what still held it:`,
