@@ -397,16 +397,23 @@ describe('four worker processes', () => {
     const bumped = generationBefore + 2;
 
     await server.start(); // no persistence: the database comes back empty
+    // Every worker ends on one generation, at least both invalidations past the one before, and the
+    // key holds it. It may be more: a worker whose subscription was not back yet when a write after
+    // the restart was announced meets that write in the key as a state it never heard of, and moves
+    // past it to be safe (adapters/redis.ts, #apply); at most once each here (seen: one, in about one
+    // run of three). A move too many costs one hash each; a move too few would be stale.
     let last: unknown;
-    const states = await waitFor('every worker back in touch at the bumped generation', async () => {
+    const states = await waitFor('every worker back in touch on one generation, the key holding it', async () => {
       const all = await everyWorker((worker) => worker.state());
-      last = all.map((state) => [state.generation, state.fresh, state.stats.bypass]);
-      return all.every((state) => state.fresh && !state.stats.bypass && state.generation === bumped) && all;
+      const stored = await admin.get(key);
+      last = [stored, all.map((state) => [state.generation, state.fresh, state.stats.bypass])];
+      const generation = all[0]!.generation;
+      return all.every((state) => state.fresh && !state.stats.bypass && state.generation === generation)
+        && generation >= bumped && generation <= bumped + workers.length && stored === String(generation) && all;
     }).catch((error: Error) => {
-      throw new Error(`${error.message}; expected ${bumped}, workers [generation, fresh, bypass]: ${JSON.stringify(last)}`);
+      throw new Error(`${error.message}; expected ${bumped} to ${bumped + workers.length}, [key, workers [generation, fresh, bypass]]: ${JSON.stringify(last)}`);
     });
     expect(states.map((state) => state.stats.bypass)).toEqual([false, false, false, false]);
-    await waitFor('the key restored', async () => (await admin.get(key)) === String(bumped));
 
     // Caching resumes, with the content hashed while down: no worker goes back to the old hash.
     const resumed = await everyWorker((worker) => worker.url('shared.css'));
