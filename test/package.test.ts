@@ -192,6 +192,17 @@ createStaticHasher({ root: ${JSON.stringify(assets.dir)} }).then(async (hasher) 
     expect(result).toMatchObject({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH' });
     expect(result.resolved).toMatch(/node_modules\/static-hash\/dist\/esm\/src\/index\.js$/);
   });
+  it('lexes modules from the installed copy, with require() and import (es-module-lexer loads on first use)', () => {
+    const body = (load: string) => `${load}
+const hasher = await createStaticHasher({ root: ${JSON.stringify(assets.dir)} });
+const map = hasher.importMap('js/app.js');
+await hasher.close();
+console.log(JSON.stringify({ lexed: lexModule("import a from './a.js'; export * from 'lit';"), scopes: Object.keys(map) }));`;
+    const expected = { lexed: { imports: [{ specifier: './a.js' }, { specifier: 'lit' }], computed: 0 }, scopes: ['imports'] };
+    expect(runNode(project, [], `(async () => {${body("const { createStaticHasher, lexModule } = require('static-hash');")}\n})();`)).toEqual(expected);
+    expect(runNode(project, ['--input-type=module'], body("import { createStaticHasher, lexModule } from 'static-hash';"))).toEqual(expected);
+  });
+
   it('loads static-hash/fastify and static-hash/koa from the tarball, with require() and import, and serves through them', () => {
     const root = JSON.stringify(assets.dir);
     const body = (load: string) => `
