@@ -29,9 +29,11 @@ export function poolWorkerFile() {
   return fs.existsSync(commonjs) ? commonjs : fileURLToPath(new URL('./pool-worker.js', import.meta.url));
 }
 `);
-// src/package-require.ts likewise: the ES module form of the package's own require().
-writeFileSync('dist/esm/src/package-require.js', `// Written by scripts/build.mjs: the ES module form of src/package-require.ts.
-import { createRequire } from 'node:module';
-/** A require() that resolves from this package's own files (see src/package-require.ts). */
-export const packageRequire = createRequire(import.meta.url);
+// src/module-lexer.ts likewise: a static import in the ES module build (see that file for why).
+writeFileSync('dist/esm/src/module-lexer.js', `// Written by scripts/build.mjs: the ES module form of src/module-lexer.ts.
+import * as lexer from 'es-module-lexer';
+/** The es-module-lexer module (imported with this one; see src/module-lexer.ts). */
+export function moduleLexer() {
+  return lexer;
+}
 `);

@@ -3,7 +3,7 @@ import type * as EsModuleLexer from 'es-module-lexer';
 import { StaticHashError, describeValue, type StaticHashErrorCode } from './errors.js';
 import { walkComponents } from './graph.js';
 import type { NormalizedModulesOptions, NormalizedOptions } from './options.js';
-import { packageRequire } from './package-require.js';
+import { moduleLexer } from './module-lexer.js';
 import { parseReference } from './resolve.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -33,10 +33,6 @@ export interface LexedModule {
   error?: string;
 }
 
-// es-module-lexer loads with the first module lexed, not with the package: importing it costs about
-// 3 ms and compiling its WebAssembly about 1 ms more (its parse() compiles it synchronously the first
-// time), which a hasher that never walks a module graph (a serverless render of url()) never needs.
-let lexer: typeof EsModuleLexer | undefined;
 
 /**
  * Lists what a module's source imports with es-module-lexer (what Vite uses for the same job):
@@ -48,9 +44,11 @@ let lexer: typeof EsModuleLexer | undefined;
  * //=> { imports: [{ specifier: './a.js' }, { specifier: 'lit' }], computed: 1 }
  */
 export function lexModule(source: string): LexedModule {
+  // Outside the try: a lexer that cannot load is an install problem, not a module that does not parse.
+  const lexer = moduleLexer();
   let imports: ReturnType<typeof EsModuleLexer.parse>[0];
   try {
-    [imports] = (lexer ??= packageRequire('es-module-lexer') as typeof EsModuleLexer).parse(source);
+    [imports] = lexer.parse(source);
   } catch (error) {
     return { imports: [], computed: 0, error: (error as Error).message };
   }

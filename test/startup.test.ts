@@ -50,7 +50,7 @@ describe('start-up', () => {
     for (const builtin of ['zlib', 'crypto', 'child_process', 'worker_threads']) expect(loaded.builtins).not.toContain(builtin);
   });
 
-  it('es-module-lexer loads with the first module graph walked, not with the package nor for url()', () => {
+  it('es-module-lexer loads with the first module graph walked, not with the package nor for url() (CommonJS; the ES module build imports it)', () => {
     const plain = loadedWith({ css: false }, 'hasher.url("js/app.js");');
     expect(has(plain, /node_modules\/es-module-lexer\//)).toBe(false);
     const walked = loadedWith({ css: false }, 'console.log(JSON.stringify(hasher.importMap("js/app.js")));');
