@@ -192,7 +192,7 @@ createStaticHasher({ root: ${JSON.stringify(assets.dir)} }).then(async (hasher) 
     expect(result).toMatchObject({ url: expectedUrl, code: 'ERR_STATIC_UNSAFE_PATH' });
     expect(result.resolved).toMatch(/node_modules\/static-hash\/dist\/esm\/src\/index\.js$/);
   });
-  it('lexes modules from the installed copy, with require() and import (es-module-lexer loads on first use)', () => {
+  it('lexes modules from the installed copy, with require() and import (under require(), es-module-lexer loads on first use)', () => {
     const body = (load: string) => `${load}
 const hasher = await createStaticHasher({ root: ${JSON.stringify(assets.dir)} });
 const map = hasher.importMap('js/app.js');
