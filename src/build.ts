@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import type { BrotliOptions } from 'node:zlib';
 import { BUILD_RECORD, COMPRESSION_MARGIN, hasZstd } from './deferred.js';
 import { digestBytes, loadDigester } from './digest.js';
 import { StaticHashError, describeValue } from './errors.js';
@@ -117,13 +118,15 @@ function refuse(file: string, why: string): never {
 }
 
 
+// The settings of every compressed sibling, synchronous or not: the same bytes either way.
+function brotliOptions(bytes: Buffer): BrotliOptions {
+  return { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } };
+}
+const GZIP_OPTIONS = { level: 9 };
+
 function compressWith(encoding: BuildCompression, bytes: Buffer): Buffer {
-  if (encoding === 'br') {
-    return zlib.brotliCompressSync(bytes, {
-      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
-    });
-  }
-  if (encoding === 'gz') return zlib.gzipSync(bytes, { level: 9 });
+  if (encoding === 'br') return zlib.brotliCompressSync(bytes, brotliOptions(bytes));
+  if (encoding === 'gz') return zlib.gzipSync(bytes, GZIP_OPTIONS);
   return (zlib as unknown as { zstdCompressSync(input: Buffer): Buffer }).zstdCompressSync(bytes);
 }
 
@@ -135,9 +138,9 @@ function compressWithAsync(encoding: BuildCompression, bytes: Buffer): Promise<B
   return new Promise((resolve, reject) => {
     const done = (error: Error | null, result: Buffer) => (error ? reject(error) : resolve(result));
     if (encoding === 'br') {
-      zlib.brotliCompress(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }, done);
+      zlib.brotliCompress(bytes, brotliOptions(bytes), done);
     } else if (encoding === 'gz') {
-      zlib.gzip(bytes, { level: 9 }, done);
+      zlib.gzip(bytes, GZIP_OPTIONS, done);
     } else {
       (zlib as unknown as { zstdCompress(input: Buffer, callback: typeof done): void }).zstdCompress(bytes, done);
     }

@@ -13,7 +13,7 @@ import { normalizeOptions, POOL_MIN_FILES, rejectUnknownKeys, type NormalizedOpt
 import { lookedForPath, parseReference, resolveFile, type ParsedReference } from './resolve.js';
 import { encodePath, formatUrl } from './url.js';
 import { readRegularFile } from './read-file.js';
-import type { HashPool, PoolJob, PoolOutcome } from './pool.js';
+import type { HashPool, PoolDigest, PoolJob } from './pool.js';
 import { listRoots, resolvesToListedFile, type ListedFile } from './walk.js';
 import {
   buildImportMap, lexModuleBytes, moduleResolver, walkModuleGraph, type ImportMap, type ImportMapOptions, type LexedModule,
@@ -659,7 +659,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     const mayPool = this.options.threads !== 1 && this.options.version === undefined && this.#manifest === undefined;
     const startPool = (code: typeof import('./pool.js')) => code.HashPool.start(code.threadCount(this.options.threads));
     const started: { pool?: HashPool } = {};
-    let ahead: Array<PoolOutcome | undefined> | undefined;
+    let ahead: Array<PoolDigest | undefined> | undefined;
     let listed: ReturnType<typeof listRoots>;
     try {
       listed = listRoots(roots, mayPool && poolCode !== undefined ? POOL_MIN_FILES : Infinity, () => {
@@ -680,14 +680,11 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
         try {
           // Only the hash is cached here: URLs are formatted (cheaply, from the cached hash) on first
           // use, so warming costs little more than reading the files.
-          const outcome = ahead?.[index];
-          if (outcome !== undefined) {
+          const pooled = ahead?.[index];
+          let found: { hash: string; integrity: string | undefined; bytes?: Buffer };
+          if (pooled !== undefined) {
             // Digested by the pool: parsed and resolved on its way there (#digestAhead).
-            const found = this.#fromPool(outcome);
-            if (found.hash !== MISSING) {
-              files++;
-              onFile?.(entry.reference, found.hash, found.integrity, undefined);
-            }
+            found = this.#fromPool(pooled);
           } else {
             // A regular file reached through real directories, under the first root the resolver tries,
             // already has its real path: the realpath call (a syscall per path component, most of warm()'s
@@ -695,19 +692,13 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
             const known = resolvesToListedFile(entry, roots) ? entry.file : undefined;
             // A name the resolver refuses (a '..'-like segment, a colon in the first one) throws here, before any read.
             const parsed = parseReference(entry.reference);
-            if (integrity || withBytes?.(entry.reference) === true) {
-              const found = this.#hashWithIntegrity(parsed, entry.reference, generation, known, integrity);
-              if (found.hash !== MISSING) {
-                files++;
-                onFile?.(entry.reference, found.hash, found.integrity, found.bytes);
-              }
-            } else {
-              const hash = this.#cachedHash(parsed, entry.reference, generation, known);
-              if (hash !== MISSING) {
-                files++;
-                onFile?.(entry.reference, hash, undefined, undefined);
-              }
-            }
+            found = integrity || withBytes?.(entry.reference) === true
+              ? this.#hashWithIntegrity(parsed, entry.reference, generation, known, integrity)
+              : { hash: this.#cachedHash(parsed, entry.reference, generation, known), integrity: undefined };
+          }
+          if (found.hash !== MISSING) {
+            files++;
+            onFile?.(entry.reference, found.hash, found.integrity, found.bytes);
           }
         } catch (error) {
           if (!(error instanceof StaticHashError)) throw error;
@@ -735,7 +726,7 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
    * still the current generation (GenerationCache.set refuses otherwise), before the walk goes on,
    * so the stylesheets hashed after find their images' hashes cached.
    */
-  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean, pool: HashPool | undefined): Promise<Array<PoolOutcome | undefined> | undefined> {
+  async #digestAhead(entries: readonly ListedFile[], generation: number, integrity: boolean, pool: HashPool | undefined): Promise<Array<PoolDigest | undefined> | undefined> {
     if (pool === undefined) return undefined;
     const { roots } = this.options;
     const jobs: PoolJob[] = [];
@@ -761,10 +752,10 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     // Its workers are booting already: the pool is used for whatever is left to digest.
     if (jobs.length === 0) return undefined;
     const outcomes = await pool.run(jobs, integrity);
-    const ahead = new Array<PoolOutcome | undefined>(entries.length);
+    const ahead = new Array<PoolDigest | undefined>(entries.length);
     for (const [job, outcome] of outcomes.entries()) {
-      ahead[slots[job]!] = outcome;
       const found = poolCode!.outcomeDigest(outcome);
+      ahead[slots[job]!] = found;
       if ('error' in found) continue;
       this.#misses++;
       const hash = found.digest === undefined ? MISSING : found.digest.slice(0, this.options.hashLength);
@@ -774,9 +765,8 @@ export class StaticHasher extends EventEmitter<StaticHasherEventMap> {
     return ahead;
   }
 
-  /** A pool outcome as #hashWithIntegrity returns it; a StaticHashError the worker met is thrown here. */
-  #fromPool(outcome: PoolOutcome): { hash: string; integrity: string | undefined } {
-    const found = poolCode!.outcomeDigest(outcome);
+  /** A decoded pool outcome as #hashWithIntegrity returns it; a StaticHashError the worker met is thrown here. */
+  #fromPool(found: PoolDigest): { hash: string; integrity: string | undefined } {
     if ('error' in found) {
       const { code, message, file } = found.error;
       throw new StaticHashError(code, message, { file });

@@ -33,7 +33,6 @@ export interface LexedModule {
   error?: string;
 }
 
-
 /**
  * Lists what a module's source imports with es-module-lexer (what Vite uses for the same job):
  * static imports, `export … from` (also `export * from`) and dynamic `import('literal')`. TypeScript

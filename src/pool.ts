@@ -24,17 +24,18 @@ export interface PoolJob {
  * (the common case), `null` when the file vanished, the digest with its integrity value, or the
  * StaticHashError it raised.
  */
-export type PoolOutcome =
-  | string
-  | null
+export type PoolOutcome = string | null | PoolDigest;
+
+/** An outcome decoded: the full digest (undefined: the file vanished) with its integrity value, or the error it carries. */
+export type PoolDigest =
   | { digest: string | undefined; integrity?: string }
   | { error: { code: StaticHashErrorCode; message: string; file: string | undefined } };
 
 /** What the calling thread sends a worker: the run's jobs once, then ranges of them to digest. */
 export type PoolMessage = { files: string[]; references: string[]; integrity: boolean } | [start: number, end: number];
 
-/** An outcome's full digest (undefined: the file vanished), or the error it carries. */
-export function outcomeDigest(outcome: PoolOutcome): { digest: string | undefined; integrity?: string } | { error: { code: StaticHashErrorCode; message: string; file: string | undefined } } {
+/** An outcome decoded (see {@link PoolDigest}). */
+export function outcomeDigest(outcome: PoolOutcome): PoolDigest {
   if (typeof outcome === 'string') return { digest: outcome };
   if (outcome === null) return { digest: undefined };
   return outcome;
